@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "vfio-ap-sim",
+    products: [
+        .executable(name: "vfio-ap-sim", targets: ["vfio-ap-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFuse", path: "CFuse", pkgConfig: "fuse3",
+                       providers: [.apt(["libfuse3-dev"])]),
+        .target(name: "APCore",
+                dependencies: [.product(name: "SystemPackage", package: "swift-system"),
+                               .product(name: "Yams", package: "Yams")],
+                resources: [.copy("Topologies")]),
+        .target(name: "Sysfs",
+                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "FuseServer",
+                dependencies: ["Sysfs", "CFuse", .product(name: "SystemPackage", package: "swift-system")]),
+        .executableTarget(name: "vfio-ap-sim",
+                          dependencies: ["APCore", "Sysfs", "FuseServer",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "APCoreTests", dependencies: ["APCore"]),
+        .testTarget(name: "SysfsTests", dependencies: ["Sysfs", "APCore"]),
+        .testTarget(name: "FuseServerTests", dependencies: ["FuseServer", "Sysfs"]),
+        .testTarget(name: "MountTests", dependencies: ["vfio-ap-sim", "FuseServer", "Sysfs", "APCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,101 @@
+import SystemPackage
+
+/// What a file-system front end (FuseServer) needs from a virtual kernfs.
+///
+/// Paths are absolute within the tree: "/" is the root, "/bus/ap/apmask" an
+/// attribute. Every call resolves the path afresh against the live model, so
+/// a name that disappeared answers `ENOENT`. Implementations are thread-safe;
+/// `store` may block (an mdev `remove` waits for its guest, as
+/// `vfio_unregister_group_dev` does), so callers must not hold locks of their
+/// own while calling it.
+public protocol VirtualFileSystem: AnyObject, Sendable {
+    /// The node at `path`, or `ENOENT` (`ENOTDIR` if a prefix is not a directory).
+    func stat(_ path: String) -> Result<NodeStat, Errno>
+
+    /// The entries of the directory at `path`, without "." and "..".
+    func list(_ path: String) -> Result<[DirectoryEntry], Errno>
+
+    /// The relative target of the symlink at `path`.
+    func readlink(_ path: String) -> Result<String, Errno>
+
+    /// The open-time check of `kernfs_fop_open`: `EACCES` when the mode has no
+    /// write bit and write access is asked, or no read bit and read access is
+    /// asked — even for root.
+    func checkOpen(_ path: String, access: OpenAccess) -> Result<Void, Errno>
+
+    /// One `show()`: the attribute's whole content (at most 4095 bytes).
+    func show(_ path: String) -> Result<[UInt8], Errno>
+
+    /// One `store()` of the bytes of one `write()` (at most 4096 of them are
+    /// passed on, as `kernfs_fop_write_iter` does); returns the count the
+    /// write() returns.
+    func store(_ path: String, _ data: [UInt8]) -> Result<Int, Errno>
+
+    /// chmod/chown: stored on the node, as `kernfs_iop_setattr` does.
+    func setOwnership(_ path: String, mode: UInt16?, uid: UInt32?, gid: UInt32?) -> Result<Void, Errno>
+
+    /// Registers the one observer told, after each model change, which nodes
+    /// changed (content) and which names appeared or disappeared.
+    func observeChanges(_ observer: @escaping @Sendable (ChangeSet) -> Void)
+}
+
+public enum NodeType: Sendable, Equatable {
+    case directory
+    case regularFile
+    case symlink
+}
+
+public enum OpenAccess: Sendable, Equatable {
+    case readOnly
+    case writeOnly
+    case readWrite
+}
+
+public struct NodeStat: Sendable, Equatable {
+    public var type: NodeType
+    /// Permission bits only (e.g. 0o644); the type bits come from `type`.
+    public var mode: UInt16
+    public var uid: UInt32
+    public var gid: UInt32
+    /// 4096 for attributes (PAGE_SIZE, whatever the content), 0 otherwise.
+    public var size: Int
+    /// Directories: 2 + number of subdirectories; others 1.
+    public var nlink: Int
+
+    public init(type: NodeType, mode: UInt16, uid: UInt32 = 0, gid: UInt32 = 0, size: Int, nlink: Int) {
+        self.type = type
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.nlink = nlink
+    }
+}
+
+public struct DirectoryEntry: Sendable, Equatable {
+    public var name: String
+    public var type: NodeType
+
+    public init(name: String, type: NodeType) {
+        self.name = name
+        self.type = type
+    }
+}
+
+/// Which nodes a model change touched, as paths of the tree.
+public struct ChangeSet: Sendable, Equatable {
+    /// Attributes whose content may have changed (cached pages are stale).
+    public var contentChanged: [String]
+    /// Directories whose set of entries changed (names added or removed).
+    public var entriesChanged: [String]
+    /// Nodes that no longer exist.
+    public var removed: [String]
+
+    public init(contentChanged: [String] = [], entriesChanged: [String] = [], removed: [String] = []) {
+        self.contentChanged = contentChanged
+        self.entriesChanged = entriesChanged
+        self.removed = removed
+    }
+
+    public var isEmpty: Bool { contentChanged.isEmpty && entriesChanged.isEmpty && removed.isEmpty }
+}

@@ -1,0 +1,1 @@
+print("vfio-ap-sim")

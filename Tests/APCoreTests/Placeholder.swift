@@ -1,0 +1,2 @@
+import XCTest
+final class APCoreTestsPlaceholder: XCTestCase { func testNothing() {} }
