@@ -1,0 +1,279 @@
+import CFuse
+import Foundation
+import Sysfs
+import SystemPackage
+
+/// Serves a `VirtualFileSystem` at a mount point through libfuse's
+/// low-level API.
+///
+/// Lifecycle: `mount()` then either `run()` (blocks until SIGINT/SIGTERM/
+/// SIGHUP, `stop()` or an external unmount) or `start()` (serves on a
+/// background thread) + `stop()`. When serving ends the mount point is
+/// unmounted. Do not call `stop()` from inside a `VirtualFileSystem` call.
+public final class FuseMount: @unchecked Sendable {
+    public struct Options: Sendable, Equatable {
+        /// Shown as the mount source in /proc/mounts.
+        public var fsname: String
+        /// Shown as "fuse.<subtype>"; nil for plain "fuse".
+        public var subtype: String?
+        /// Let users other than the mounter in (needs root or
+        /// user_allow_other in /etc/fuse.conf).
+        public var allowOther: Bool
+        /// Let the kernel check mode/uid/gid as for any local file system,
+        /// so non-root writers of a 0644 attribute get EACCES like on sysfs.
+        public var defaultPermissions: Bool
+        /// Worker threads; a store() may block for long, so keep it high.
+        public var maxThreads: Int
+        /// Idle workers kept around.
+        public var maxIdleThreads: Int
+        /// libfuse's request trace on stderr.
+        public var debug: Bool
+        /// Further `-o` mount options, passed as is.
+        public var extraOptions: [String]
+
+        public init(fsname: String = "vfio-ap-sim",
+                    subtype: String? = nil,
+                    allowOther: Bool = geteuid() == 0,
+                    defaultPermissions: Bool = true,
+                    maxThreads: Int = 64,
+                    maxIdleThreads: Int = 16,
+                    debug: Bool = false,
+                    extraOptions: [String] = []) {
+            self.fsname = fsname
+            self.subtype = subtype
+            self.allowOther = allowOther
+            self.defaultPermissions = defaultPermissions
+            self.maxThreads = maxThreads
+            self.maxIdleThreads = maxIdleThreads
+            self.debug = debug
+            self.extraOptions = extraOptions
+        }
+
+        var mountOptions: String {
+            var list = ["fsname=" + SessionArguments.escape(fsname)]
+            if let subtype { list.append("subtype=" + SessionArguments.escape(subtype)) }
+            if defaultPermissions { list.append("default_permissions") }
+            if allowOther { list.append("allow_other") }
+            list += extraOptions
+            return list.joined(separator: ",")
+        }
+    }
+
+    private enum Phase { case idle, mounted, running }
+
+    public let mountpoint: String
+    public let options: Options
+    private let handler: RequestHandler
+    private let condition = NSCondition()
+    private var phase = Phase.idle
+    private var session: OpaquePointer?
+    private var arguments: SessionArguments?
+    private var signalHandlersInstalled = false
+    private var exitRequested = false
+    private var loopResult: Int32 = 0
+
+    public init(fileSystem: VirtualFileSystem, mountpoint: String, options: Options = Options()) {
+        self.handler = RequestHandler(fileSystem: fileSystem)
+        self.mountpoint = mountpoint
+        self.options = options
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// True from a successful `mount()` until serving has ended.
+    public var isMounted: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return phase != .idle
+    }
+
+    /// Creates the session and mounts it (fuse_session_new +
+    /// fuse_session_mount). Requests queue in the kernel until `run()` or
+    /// `start()`.
+    public func mount() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard phase == .idle else { throw error("already mounted") }
+
+        // libfuse only logs why a mount point is bad; find out ourselves.
+        let directory = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory < 0 {
+            let code = Errno(rawValue: Glibc.errno)
+            throw error("bad mount point: \(code)", code)
+        }
+        close(directory)
+
+        var argv = ["vfio-ap-sim", "-o", options.mountOptions]
+        if options.debug { argv.append("-d") }
+        let arguments = SessionArguments(argv)
+        var ops = FuseOperations.table()
+        let userdata = Unmanaged.passUnretained(handler).toOpaque()
+        let (created, newLog) = LibfuseLog.capture {
+            fuse_session_new(arguments.args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, userdata)
+        }
+        guard let session = created else {
+            throw error("cannot create FUSE session (options \(options.mountOptions))"
+                + (newLog.isEmpty ? "" : ": \(newLog)"))
+        }
+        let ((result, code), mountLog) = LibfuseLog.capture { () -> (Int32, Int32) in
+            let result = fuse_session_mount(session, mountpoint)
+            return (result, Glibc.errno)
+        }
+        if result != 0 {
+            fuse_session_destroy(session)
+            let reason = mountLog.isEmpty ? String(cString: strerror(code)) : mountLog
+            throw error("mount failed: \(reason)", code != 0 ? Errno(rawValue: code) : nil)
+        }
+        self.session = session
+        self.arguments = arguments
+        phase = .mounted
+        handler.invalidator.attach(session)
+        handler.fileSystem.observeChanges { [weak handler] changes in
+            handler?.treeChanged(changes)
+        }
+    }
+
+    /// Serves in the calling thread until SIGINT/SIGTERM/SIGHUP, `stop()`
+    /// or an external unmount; mounts first if needed. On return the mount
+    /// point is unmounted.
+    public func run() throws {
+        if !isMounted { try mount() }
+        condition.lock()
+        guard phase == .mounted, let session else {
+            condition.unlock()
+            throw error("already serving")
+        }
+        if fuse_set_signal_handlers(session) != 0 {
+            condition.unlock()
+            throw error("cannot install signal handlers")
+        }
+        signalHandlersInstalled = true
+        phase = .running
+        condition.unlock()
+
+        // libfuse's handler only sets the exit flag; the thread that got the
+        // signal may not be the one sleeping in the loop, so a watchdog
+        // turns the flag into an unmount, which ends the loop for sure.
+        let watchdog = Thread { [weak self] in
+            blockTerminationSignals()
+            while let self, self.watch() { usleep(100_000) }
+        }
+        watchdog.name = "fuse-watchdog"
+        watchdog.start()
+
+        let result = serve(session)
+        if result < 0 && result != -ENODEV {
+            throw error("session loop failed: \(Errno(rawValue: -result))", Errno(rawValue: -result))
+        }
+    }
+
+    /// Mounts if needed and serves on a background thread.
+    public func start() throws {
+        if !isMounted { try mount() }
+        condition.lock()
+        defer { condition.unlock() }
+        guard phase == .mounted, let current = session else { throw error("already serving") }
+        phase = .running
+        nonisolated(unsafe) let session = current
+        let thread = Thread { [self] in _ = self.serve(session) }
+        thread.name = "fuse-session"
+        thread.start()
+    }
+
+    /// Ends serving: unmounts and waits for the loop (and any request still
+    /// being handled) to finish. Safe to call more than once.
+    public func stop() {
+        condition.lock()
+        defer { condition.unlock() }
+        switch phase {
+        case .idle:
+            return
+        case .mounted:
+            teardown()
+        case .running:
+            requestExit()
+            while phase == .running { condition.wait() }
+        }
+    }
+
+    // MARK: - Internals
+
+    private func serve(_ session: OpaquePointer) -> Int32 {
+        let config = fuse_loop_cfg_create()
+        fuse_loop_cfg_set_max_threads(config, UInt32(max(1, options.maxThreads)))
+        fuse_loop_cfg_set_idle_threads(config, UInt32(max(1, min(options.maxIdleThreads, options.maxThreads))))
+        fuse_loop_cfg_set_clone_fd(config, 0)
+        let result = cfuse_session_loop_mt(session, config)
+        fuse_loop_cfg_destroy(config)
+
+        condition.lock()
+        teardown()
+        loopResult = result
+        condition.broadcast()
+        condition.unlock()
+        return result
+    }
+
+    /// Watchdog step (lock not held): false once serving has ended.
+    private func watch() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard phase == .running, let session else { return false }
+        if !exitRequested && fuse_session_exited(session) != 0 { requestExit() }
+        return true
+    }
+
+    /// Lock held. Sets the exit flag and unmounts, which makes the kernel
+    /// end the connection: every worker's read of /dev/fuse then fails with
+    /// ENODEV and the loop returns. A busy mount is forced (fuse_umount_begin
+    /// aborts the connection, so pending requests fail like after a
+    /// libfuse exit) and then detached.
+    private func requestExit() {
+        guard phase == .running, !exitRequested, let session else { return }
+        exitRequested = true
+        fuse_session_exit(session)
+        if geteuid() == 0 {
+            if umount2(mountpoint, 0) != 0 && Glibc.errno == EBUSY {
+                _ = umount2(mountpoint, Int32(MNT_FORCE))
+                _ = umount2(mountpoint, Int32(MNT_DETACH))
+            }
+        } else {
+            let fusermount = Process()
+            fusermount.executableURL = URL(fileURLWithPath: "/usr/bin/fusermount3")
+            fusermount.arguments = ["-u", "-z", mountpoint]
+            try? fusermount.run()
+            fusermount.waitUntilExit()
+        }
+    }
+
+    /// Lock held. Stops notifications, unmounts (a no-op when the kernel
+    /// already dropped the connection) and frees the session.
+    private func teardown() {
+        guard let session else { return }
+        let notifierStopped = handler.invalidator.detach()
+        fuse_session_unmount(session)
+        if signalHandlersInstalled {
+            fuse_remove_signal_handlers(session)
+            signalHandlersInstalled = false
+        }
+        if notifierStopped {
+            fuse_session_destroy(session)
+            arguments = nil
+        } else {
+            // A notification is stuck in the kernel and still uses the
+            // session: leak it rather than free it under that thread.
+            Self.leaked.append(arguments)
+        }
+        self.session = nil
+        exitRequested = false
+        phase = .idle
+    }
+
+    nonisolated(unsafe) private static var leaked: [SessionArguments?] = []
+
+    private func error(_ reason: String, _ code: Errno? = nil) -> FuseMountError {
+        FuseMountError(mountpoint: mountpoint, reason: reason, errno: code)
+    }
+}

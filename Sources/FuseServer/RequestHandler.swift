@@ -1,0 +1,318 @@
+import CFuse
+import Foundation
+import Sysfs
+import SystemPackage
+
+/// Answers FUSE requests from a `VirtualFileSystem`, the way kernfs answers
+/// the VFS for sysfs. Every method replies exactly once.
+final class RequestHandler: @unchecked Sendable {
+    let fileSystem: VirtualFileSystem
+    let inodes = InodeTable()
+    let invalidator = Invalidator()
+    /// The tree is dynamic: nothing is cached by the kernel (yet).
+    let entryTimeout: Double = 0
+    let attrTimeout: Double = 0
+    private let mountTime: timespec
+
+    init(fileSystem: VirtualFileSystem) {
+        self.fileSystem = fileSystem
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        mountTime = now
+    }
+
+    // MARK: - Names and attributes
+
+    func lookup(_ req: fuse_req_t?, parent: UInt64, name: String) {
+        guard let dir = inodes.node(parent), dir.attached else { return reply(req, .noSuchFileOrDirectory) }
+        let path: String
+        switch name {
+        case ".": path = dir.path
+        case "..": path = TreePath.parent(dir.path)
+        default: path = TreePath.join(dir.path, name)
+        }
+        switch fileSystem.stat(path) {
+        case .failure(let error):
+            // Negative entries are not cached: plain error reply.
+            reply(req, error)
+        case .success(let stat):
+            let inode = inodes.remember(path, type: stat.type, stat: stat, lookups: 1)
+            var entry = fuse_entry_param()
+            entry.ino = inode
+            entry.generation = 0
+            entry.attr = Attributes.make(stat, inode: inode, time: mountTime)
+            entry.attr_timeout = attrTimeout
+            entry.entry_timeout = entryTimeout
+            if fuse_reply_entry(req, &entry) != 0 {
+                // Interrupted: the kernel never saw this lookup.
+                inodes.forget(inode, count: 1)
+            }
+        }
+    }
+
+    func forget(_ inode: UInt64, count: UInt64) {
+        inodes.forget(inode, count: count)
+    }
+
+    func getattr(_ req: fuse_req_t?, inode: UInt64) {
+        switch currentStat(inode) {
+        case .success(let stat): replyAttr(req, stat, inode: inode)
+        case .failure(let error): reply(req, error)
+        }
+    }
+
+    /// kernfs_iop_setattr: mode/uid/gid are stored on the node; size and
+    /// times are accepted and ignored (st_size stays 4096).
+    func setattr(_ req: fuse_req_t?, inode: UInt64, attr: stat, toSet: Int32) {
+        guard let node = inodes.node(inode), node.attached else { return reply(req, .noSuchFileOrDirectory) }
+        let mode = toSet & FUSE_SET_ATTR_MODE != 0 ? UInt16(attr.st_mode & 0o7777) : nil
+        let uid = toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : nil
+        let gid = toSet & FUSE_SET_ATTR_GID != 0 ? attr.st_gid : nil
+        invalidator.deferring {
+            if mode != nil || uid != nil || gid != nil {
+                if case .failure(let error) = fileSystem.setOwnership(node.path, mode: mode, uid: uid, gid: gid) {
+                    return reply(req, error)
+                }
+            }
+            getattr(req, inode: inode)
+        }
+    }
+
+    func readlink(_ req: fuse_req_t?, inode: UInt64) {
+        guard let node = inodes.node(inode), node.attached else { return reply(req, .noSuchFileOrDirectory) }
+        switch fileSystem.readlink(node.path) {
+        case .success(let target): _ = target.withCString { fuse_reply_readlink(req, $0) }
+        case .failure(let error): reply(req, error)
+        }
+    }
+
+    // MARK: - Attribute files
+
+    /// kernfs_fop_open: a removed node answers ENODEV; the mode check is
+    /// the tree's (EACCES even for root). direct_io makes every read and
+    /// write reach us unmerged and unsplit (up to max_write).
+    func open(_ req: fuse_req_t?, inode: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard let node = inodes.node(inode) else { return reply(req, .noSuchFileOrDirectory) }
+        guard node.attached else { return reply(req, .operationNotSupportedByDevice) }
+        let access: OpenAccess
+        switch fi.pointee.flags & O_ACCMODE {
+        case O_WRONLY: access = .writeOnly
+        case O_RDWR: access = .readWrite
+        default: access = .readOnly
+        }
+        if case .failure(let error) = fileSystem.checkOpen(node.path, access: access) {
+            return reply(req, error)
+        }
+        // O_TRUNC and O_APPEND need nothing: kernfs ignores both.
+        let fh = FileHandle.make(OpenFile(inode: inode, path: node.path))
+        fi.pointee.fh = fh
+        fi.pointee.direct_io = 1
+        fi.pointee.keep_cache = 0
+        fi.pointee.nonseekable = 0
+        if fuse_reply_open(req, fi) != 0 {
+            FileHandle.release(fh)
+        }
+    }
+
+    func read(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64) {
+        guard let file = FileHandle.get(fh, as: OpenFile.self) else { return reply(req, .badFileDescriptor) }
+        guard inodes.node(inode)?.attached == true else { return reply(req, .operationNotSupportedByDevice) }
+        invalidator.deferring {
+            switch file.read(offset: offset, size: size, show: { fileSystem.show(file.path) }) {
+            case .success(let bytes):
+                _ = bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress, $0.count) }
+            case .failure(let error):
+                reply(req, error)
+            }
+        }
+    }
+
+    /// kernfs_fop_write_iter: one write is one store(); its count or errno
+    /// is the write's result. A zero-length write never reaches store.
+    func write(_ req: fuse_req_t?, inode: UInt64, data: UnsafeRawBufferPointer, fh: UInt64) {
+        guard let file = FileHandle.get(fh, as: OpenFile.self) else { return reply(req, .badFileDescriptor) }
+        guard inodes.node(inode)?.attached == true else { return reply(req, .operationNotSupportedByDevice) }
+        guard data.count > 0 else {
+            _ = fuse_reply_write(req, 0)
+            return
+        }
+        let bytes = [UInt8](data)
+        invalidator.deferring {
+            switch fileSystem.store(file.path, bytes) {
+            case .success(let count): _ = fuse_reply_write(req, max(0, count))
+            case .failure(let error): reply(req, error)
+            }
+        }
+    }
+
+    func release(_ req: fuse_req_t?, fh: UInt64) {
+        FileHandle.release(fh)
+        reply(req, 0)
+    }
+
+    // MARK: - Directories
+
+    func opendir(_ req: fuse_req_t?, inode: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard let node = inodes.node(inode) else { return reply(req, .noSuchFileOrDirectory) }
+        let listing: [DirectoryEntry]
+        if node.attached {
+            switch fileSystem.list(node.path) {
+            case .success(let entries): listing = entries
+            case .failure(let error): return reply(req, error)
+            }
+        } else {
+            // kernfs_fop_readdir on a removed directory shows only the dots.
+            listing = []
+        }
+        let fh = FileHandle.make(DirectoryHandle(inode: inode, path: node.path, listing: listing))
+        fi.pointee.fh = fh
+        if fuse_reply_open(req, fi) != 0 {
+            FileHandle.release(fh)
+        }
+    }
+
+    func readdir(_ req: fuse_req_t?, size: Int, offset: Int, fh: UInt64) {
+        guard let dir = FileHandle.get(fh, as: DirectoryHandle.self) else { return reply(req, .badFileDescriptor) }
+        guard offset >= 0, offset < dir.entries.count, size > 0 else { return reply(req, 0, buffer: nil) }
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
+        defer { buffer.deallocate() }
+        var used = 0
+        var index = offset
+        while index < dir.entries.count {
+            let entry = dir.entries[index]
+            var st = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
+            let needed = entry.name.withCString {
+                fuse_add_direntry(req, buffer + used, size - used, $0, &st, off_t(index + 1))
+            }
+            if needed > size - used { break }
+            used += needed
+            index += 1
+        }
+        reply(req, used, buffer: buffer)
+    }
+
+    /// d_ino for an entry: its inode, bound now if the kernel never looked
+    /// it up (lookup count 0), so readdir and stat agree.
+    private func direntryInode(_ entry: DirectoryHandle.Entry, in dir: DirectoryHandle) -> UInt64 {
+        switch entry.name {
+        case ".": return dir.inode
+        case "..": return inodes.inode(ofPath: TreePath.parent(dir.path)) ?? InodeTable.rootInode
+        default:
+            let path = TreePath.join(dir.path, entry.name)
+            if let inode = inodes.inode(ofPath: path) { return inode }
+            return inodes.remember(path, type: entry.type, lookups: 0)
+        }
+    }
+
+    func releasedir(_ req: fuse_req_t?, fh: UInt64) {
+        FileHandle.release(fh)
+        reply(req, 0)
+    }
+
+    // MARK: - Namespace changes: kernfs refuses them all
+
+    /// lookup_open/vfs_create: no ->create on a kernfs dir gives EACCES.
+    func create(_ req: fuse_req_t?) { reply(req, .permissionDenied) }
+
+    /// vfs_mknod: regular files go through vfs_create (EACCES), the rest
+    /// find no ->mknod (EPERM).
+    func mknod(_ req: fuse_req_t?, mode: mode_t) {
+        let type = mode & S_IFMT
+        reply(req, type == 0 || type == S_IFREG ? .permissionDenied : .notPermitted)
+    }
+
+    /// kernfs_iop_rename: flags are refused before the EPERM of sysfs.
+    func rename(_ req: fuse_req_t?, flags: UInt32) {
+        reply(req, flags != 0 ? .invalidArgument : .notPermitted)
+    }
+
+    // MARK: - Extended attributes (kernfs_xattr_handlers)
+
+    /// User xattrs are off for sysfs (no KERNFS_ROOT_SUPPORT_USER_XATTR);
+    /// other namespaces are not stored by this simulator.
+    func setxattr(_ req: fuse_req_t?, name: String) {
+        reply(req, .notSupported)
+    }
+
+    func getxattr(_ req: fuse_req_t?) { reply(req, .noData) }
+
+    func listxattr(_ req: fuse_req_t?, size: Int) {
+        if size == 0 { _ = fuse_reply_xattr(req, 0) } else { reply(req, 0, buffer: nil) }
+    }
+
+    func removexattr(_ req: fuse_req_t?, name: String) {
+        reply(req, name.hasPrefix("user.") ? .notSupported : .noData)
+    }
+
+    // MARK: - Misc
+
+    /// Like sysfs's statfs: 4096-byte blocks, 255-byte names, nothing free.
+    func statfs(_ req: fuse_req_t?) {
+        var st = statvfs()
+        st.f_bsize = 4096
+        st.f_frsize = 4096
+        st.f_namemax = 255
+        _ = fuse_reply_statfs(req, &st)
+    }
+
+    // MARK: - Model changes
+
+    /// Observer of the tree: unbinds removed paths now (so a re-created
+    /// node gets a new inode) and queues the kernel invalidations.
+    func treeChanged(_ changes: ChangeSet) {
+        var notices: [Invalidator.Notice] = []
+        // Deepest first, so a directory is empty when its own delete goes out.
+        let removed = changes.removed.sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
+        for path in removed where path != "/" {
+            guard let parent = inodes.inode(ofPath: TreePath.parent(path)) else { continue }
+            let name = TreePath.name(path)
+            if let child = inodes.inode(ofPath: path) {
+                notices.append(.delete(parent: parent, child: child, name: name))
+            } else {
+                notices.append(.entry(parent: parent, name: name))
+            }
+        }
+        for path in removed { inodes.detachSubtree(path) }
+        for path in changes.contentChanged + changes.entriesChanged {
+            if let inode = inodes.inode(ofPath: path) { notices.append(.inode(inode)) }
+        }
+        invalidator.submit(notices)
+    }
+
+    // MARK: - Helpers
+
+    private func currentStat(_ inode: UInt64) -> Result<NodeStat, Errno> {
+        guard let node = inodes.node(inode) else { return .failure(.noSuchFileOrDirectory) }
+        guard node.attached else {
+            // The VFS inode of a removed kernfs node still answers stat.
+            return node.lastStat.map { .success($0) } ?? .failure(.noSuchFileOrDirectory)
+        }
+        switch fileSystem.stat(node.path) {
+        case .success(let stat) where stat.type == node.type:
+            inodes.update(inode, stat: stat)
+            return .success(stat)
+        case .success:
+            // Another node now lives at this path; ours is gone.
+            return .failure(.noSuchFileOrDirectory)
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    private func replyAttr(_ req: fuse_req_t?, _ stat: NodeStat, inode: UInt64) {
+        var st = Attributes.make(stat, inode: inode, time: mountTime)
+        _ = fuse_reply_attr(req, &st, attrTimeout)
+    }
+
+    func reply(_ req: fuse_req_t?, _ error: Errno) {
+        _ = fuse_reply_err(req, error.rawValue)
+    }
+
+    func reply(_ req: fuse_req_t?, _ code: Int32) {
+        _ = fuse_reply_err(req, code)
+    }
+
+    private func reply(_ req: fuse_req_t?, _ count: Int, buffer: UnsafePointer<CChar>?) {
+        _ = fuse_reply_buf(req, buffer, count)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class FuseServerTestsPlaceholder: XCTestCase { func testNothing() {} }
