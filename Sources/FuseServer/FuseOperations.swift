@@ -68,6 +68,9 @@ enum FuseOperations {
             handler(req).write(req, inode: inode, data: UnsafeRawBufferPointer(start: buf, count: size),
                                fh: fi.pointee.fh)
         }
+        ops.lseek = { req, inode, offset, whence, _ in
+            handler(req).lseek(req, inode: inode, offset: Int(offset), whence: whence)
+        }
         ops.flush = { req, _, _ in handler(req).reply(req, 0) }
         // kernfs files and dirs use noop_fsync.
         ops.fsync = { req, _, _, _ in handler(req).reply(req, 0) }

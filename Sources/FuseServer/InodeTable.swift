@@ -98,7 +98,13 @@ final class InodeTable: Sendable {
         guard path != "/" else { return [] }
         let prefix = path + "/"
         return storage.withLock { s in
-            let victims = s.byPath.filter { $0.key == path || $0.key.hasPrefix(prefix) }.map(\.value)
+            // Nothing below an unbound path or a non-directory can be bound
+            // (the kernel looks names up through their parent): skip the scan.
+            guard let inode = s.byPath[path] else { return [] }
+            var victims = [inode]
+            if s.nodes[inode]?.type == .directory {
+                victims += s.byPath.filter { $0.key.hasPrefix(prefix) }.map(\.value)
+            }
             for inode in victims { Self.detach(inode, in: &s) }
             return victims
         }

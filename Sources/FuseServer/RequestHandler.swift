@@ -145,6 +145,24 @@ final class RequestHandler: @unchecked Sendable {
         }
     }
 
+    /// Only SEEK_DATA/SEEK_HOLE get here; answered like
+    /// generic_file_llseek over st_size (the whole file is data).
+    func lseek(_ req: fuse_req_t?, inode: UInt64, offset: Int, whence: Int32) {
+        // <unistd.h> hides these without _GNU_SOURCE; Linux values.
+        let seekData: Int32 = 3, seekHole: Int32 = 4
+        let size: Int
+        switch currentStat(inode) {
+        case .success(let stat): size = stat.size
+        case .failure(let error): return reply(req, error)
+        }
+        switch whence {
+        case seekData where offset >= 0 && offset < size: _ = fuse_reply_lseek(req, off_t(offset))
+        case seekHole where offset >= 0 && offset < size: _ = fuse_reply_lseek(req, off_t(size))
+        case seekData, seekHole: reply(req, .noSuchAddressOrDevice)
+        default: reply(req, .invalidArgument)
+        }
+    }
+
     func release(_ req: fuse_req_t?, fh: UInt64) {
         FileHandle.release(fh)
         reply(req, 0)

@@ -126,6 +126,31 @@ final class FuseMountTests: MountedTestCase {
                                     "EINVAL", "EPERM", "EPERM", "ENOTSUP", "ENODATA", "[]"])
     }
 
+    func testFileOperationsKernfsAnswersWithoutENOSYS() {
+        let out = python("""
+        import fcntl, termios, select
+        fd = os.open("bus/ap/rw", os.O_RDWR)
+        E(lambda: os.fsync(fd))
+        d = os.open("bus/ap", os.O_RDONLY); E(lambda: os.fsync(d))
+        E(lambda: fcntl.ioctl(fd, termios.TIOCGWINSZ, b"12345678"))
+        p = select.poll(); p.register(fd); print([e for _, e in p.poll(0)] == [select.POLLIN | select.POLLOUT])
+        print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE), os.lseek(fd, 10, os.SEEK_END))
+        E(lambda: os.lseek(fd, 5000, os.SEEK_DATA))
+        E(lambda: fcntl.flock(fd, fcntl.LOCK_EX))
+        E(lambda: fcntl.lockf(fd, fcntl.LOCK_EX))
+        """)
+        XCTAssertEqual(lines(out), ["ok", "ok", "ENOTTY", "True", "0 4096 4106", "ENXIO", "ok", "ok"])
+    }
+
+    func testManyParallelClients() {
+        let output = sh("""
+        for i in $(seq 40); do (cat bus/ap/ro > /dev/null && echo $i > bus/ap/rw && ls big > /dev/null) & done; wait
+        cat bus/ap/ro
+        """, timeout: 120)
+        XCTAssertEqual(output.stdout, "ro-content\n", output.stderr)
+        XCTAssertEqual(fileSystem.stores.count, 40)
+    }
+
     func testChmodAndChownReachTheTree() {
         let out = python("""
         os.chmod("bus/ap/rw", 0o600); os.chown("bus/ap/rw", 12, 34)
@@ -266,6 +291,21 @@ final class FuseMountLifecycleTests: XCTestCase {
         // Mounted but never served: stop still unmounts.
         try mount.mount()
         mount.stop()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bus/ap/ro"))
+    }
+
+    func testRunReturnsOnSIGTERM() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/fuse") else { throw XCTSkip("/dev/fuse is missing") }
+        let dir = NSTemporaryDirectory() + "fuse-signal-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let mount = FuseMount(fileSystem: InMemoryFileSystem(), mountpoint: dir)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) {
+            // Only signal while run() has libfuse's handlers installed.
+            if FileManager.default.fileExists(atPath: dir + "/bus/ap/ro") { kill(getpid(), SIGTERM) }
+        }
+        try mount.run()
+        XCTAssertFalse(mount.isMounted)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bus/ap/ro"))
     }
 

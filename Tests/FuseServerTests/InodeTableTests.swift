@@ -1,0 +1,74 @@
+import XCTest
+import SystemPackage
+@testable import FuseServer
+
+final class InodeTableTests: XCTestCase {
+    func testRootIsOneAndPathsKeepTheirInodeWhileReferenced() {
+        let table = InodeTable()
+        XCTAssertEqual(table.inode(ofPath: "/"), 1)
+        let a = table.remember("/bus", type: .directory, lookups: 1)
+        XCTAssertEqual(table.remember("/bus", type: .directory, lookups: 1), a)
+        XCTAssertEqual(table.node(a)?.lookups, 2)
+        table.forget(a, count: 1)
+        XCTAssertEqual(table.inode(ofPath: "/bus"), a)
+        table.forget(a, count: 1)
+        XCTAssertNil(table.inode(ofPath: "/bus"))
+        XCTAssertNil(table.node(a))
+        XCTAssertNotEqual(table.remember("/bus", type: .directory, lookups: 1), a, "numbers are never reused")
+        table.forget(1, count: 100)
+        XCTAssertEqual(table.node(1)?.path, "/", "root is never forgotten")
+    }
+
+    func testRemovedSubtreeIsDetachedButKeptUntilForgotten() {
+        let table = InodeTable()
+        let dir = table.remember("/d", type: .directory, lookups: 1)
+        let file = table.remember("/d/f", type: .regularFile, lookups: 1)
+        let listed = table.remember("/d/g", type: .regularFile, lookups: 0)
+        let sibling = table.remember("/dx", type: .regularFile, lookups: 1)
+        XCTAssertEqual(Set(table.detachSubtree("/d")), [dir, file, listed])
+        XCTAssertNil(table.inode(ofPath: "/d/f"))
+        XCTAssertEqual(table.node(file)?.attached, false)
+        XCTAssertNil(table.node(listed), "unreferenced inodes go at once")
+        XCTAssertEqual(table.inode(ofPath: "/dx"), sibling)
+        let again = table.remember("/d/f", type: .regularFile, lookups: 1)
+        XCTAssertNotEqual(again, file)
+        table.forget(file, count: 1)
+        XCTAssertNil(table.node(file))
+        XCTAssertEqual(table.inode(ofPath: "/d/f"), again, "forgetting the old inode leaves the new one bound")
+    }
+
+    func testTypeChangeMeansANewNode() {
+        let table = InodeTable()
+        let file = table.remember("/x", type: .regularFile, lookups: 1)
+        let dir = table.remember("/x", type: .directory, lookups: 1)
+        XCTAssertNotEqual(file, dir)
+        XCTAssertEqual(table.node(file)?.attached, false)
+    }
+
+    func testPaths() {
+        XCTAssertEqual(TreePath.join("/", "bus"), "/bus")
+        XCTAssertEqual(TreePath.join("/bus", "ap"), "/bus/ap")
+        XCTAssertEqual(TreePath.parent("/bus/ap"), "/bus")
+        XCTAssertEqual(TreePath.parent("/bus"), "/")
+        XCTAssertEqual(TreePath.name("/bus/ap"), "ap")
+    }
+}
+
+final class OpenFileTests: XCTestCase {
+    func testSeqFileReadRules() {
+        let file = OpenFile(inode: 2, path: "/a")
+        var shows = 0
+        let show = { () -> Result<[UInt8], Errno> in shows += 1; return .success(Array("hello\n".utf8)) }
+        XCTAssertEqual(try file.read(offset: 0, size: 2, show: show).get(), Array("he".utf8)[...])
+        XCTAssertEqual(try file.read(offset: 2, size: 100, show: show).get(), Array("llo\n".utf8)[...])
+        XCTAssertEqual(try file.read(offset: 6, size: 100, show: show).get(), [])
+        XCTAssertEqual(shows, 1, "sequential reads use the buffer")
+        XCTAssertEqual(try file.read(offset: 0, size: 100, show: show).get().count, 6)
+        XCTAssertEqual(shows, 2, "offset 0 shows again")
+        XCTAssertEqual(try file.read(offset: 3, size: 100, show: show).get(), Array("lo\n".utf8)[...])
+        XCTAssertEqual(shows, 3, "a jump shows again (traverse)")
+        XCTAssertEqual(try file.read(offset: 40, size: 100, show: show).get(), [])
+        let failing = OpenFile(inode: 3, path: "/b")
+        XCTAssertThrowsError(try failing.read(offset: 0, size: 1, show: { .failure(.operationNotSupportedByDevice) }).get())
+    }
+}
