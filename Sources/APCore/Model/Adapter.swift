@@ -1,0 +1,52 @@
+/// An AP adapter (crypto card) of the host and its card device `cardXX`.
+public struct Adapter: Sendable, Equatable {
+    public var id: Int
+    /// The TAPQ GR2 value the AP bus read when it scanned the adapter, unmasked;
+    /// the card device shows its `TAPQ_CARD_HWINFO_MASK` copy.
+    public var hardwareInfo: HardwareInfo
+    /// `config`: the adapter is configured (SCLP); 0 after `echo 0 > config`.
+    public var configured: Bool
+    /// `chkstop`.
+    public var checkstopped: Bool
+    /// zcrypt's own online switch (`online` shows it only while configured).
+    public var zcryptOnline: Bool
+    /// Whether the card device is bound to `cex4card`.
+    public var boundToCEX4Card: Bool
+    public var requestCount: UInt64
+    /// CCA or EP11 serial number (`serialnr`); empty when the card gives none.
+    public var serialNumber: String
+    /// EP11 only: `API_ordinalnr`, `FW_version` (major, minor), `op_modes`.
+    public var ep11APIOrdinal: Int?
+    public var ep11FirmwareVersion: (major: Int, minor: Int)?
+    public var ep11OperationModes: [String]
+    /// zcrypt `load`.
+    public var load: Int
+
+    public init(id: Int, hardwareInfo: HardwareInfo) {
+        self.id = id
+        self.hardwareInfo = hardwareInfo
+        configured = true
+        checkstopped = false
+        zcryptOnline = true
+        boundToCEX4Card = true
+        requestCount = 0
+        serialNumber = ""
+        ep11APIOrdinal = nil
+        ep11FirmwareVersion = nil
+        ep11OperationModes = []
+        load = 0
+    }
+
+    /// What the card device shows (`ap_scan_adapter` keeps a masked copy).
+    public var cardHardwareInfo: HardwareInfo { hardwareInfo.cardCopy }
+
+    public static func == (a: Adapter, b: Adapter) -> Bool {
+        a.id == b.id && a.hardwareInfo == b.hardwareInfo && a.configured == b.configured
+            && a.checkstopped == b.checkstopped && a.zcryptOnline == b.zcryptOnline
+            && a.boundToCEX4Card == b.boundToCEX4Card && a.requestCount == b.requestCount
+            && a.serialNumber == b.serialNumber && a.ep11APIOrdinal == b.ep11APIOrdinal
+            && a.ep11FirmwareVersion?.major == b.ep11FirmwareVersion?.major
+            && a.ep11FirmwareVersion?.minor == b.ep11FirmwareVersion?.minor
+            && a.ep11OperationModes == b.ep11OperationModes && a.load == b.load
+    }
+}

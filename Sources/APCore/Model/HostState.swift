@@ -1,0 +1,135 @@
+/// Everything the emulated s390 host knows: hardware, AP bus, vfio_ap matrix
+/// device, guests and kernel log. A value guarded by `S390Host`'s one lock, as
+/// `matrix_dev->mdevs_lock` guards the kernel's.
+public struct HostState: Sendable {
+    public var machine: Machine
+    public var bus: BusSettings
+    /// The host's AP configuration from QCI: adapters (APM), usage domains
+    /// (AQM) and control domains (ADM) of this partition.
+    public var hostConfig: APMatrix
+    public var adapters: [Int: Adapter] = [:]
+    public var queues: [APQN: Queue] = [:]
+    /// `/sys/devices/vfio_ap/matrix/features` words; `migratable` among them
+    /// means the kernel carries the live-migration series.
+    public var vfioFeatures: [String]
+    /// mdevs in creation order; the kernel's `mdev_list` is iterated newest
+    /// first because `vfio_ap_mdev_probe` uses `list_add` (head insertion).
+    public var mdevs: [MediatedDevice] = []
+    /// `MAX_ZDEV_ENTRIES_EXT`.
+    public var maxMdevs = 65_536
+    public var log = KernelLog()
+    /// Nanoseconds since boot, advanced by `S390Host` before each operation.
+    public var now: UInt64 = 0
+    /// Changes recorded since `S390Host` last drained them.
+    public var changes: [ModelChange] = []
+
+    public init(machine: Machine = Machine(), hostConfig: APMatrix = APMatrix(),
+                vfioFeatures: [String] = ["guest_matrix", "hotplug", "ap_config", "migratable"]) {
+        self.machine = machine
+        self.bus = BusSettings()
+        self.hostConfig = hostConfig
+        self.vfioFeatures = vfioFeatures
+    }
+
+    public mutating func record(_ change: ModelChange) { changes.append(change) }
+
+    // MARK: - Logging
+
+    public mutating func log(_ level: KernelLog.Level, _ text: String) {
+        log.append(text, level: level, at: now)
+        record(.kernelLog)
+    }
+
+    /// `dev_warn`/`dev_err`/... on an mdev: prefix `vfio_ap_mdev <uuid>: `.
+    public mutating func logMdev(_ level: KernelLog.Level, _ uuid: String, _ message: String) {
+        log(level, KernelLog.deviceLine(driver: "vfio_ap_mdev", device: uuid, message))
+    }
+
+    // MARK: - Queries
+
+    /// vfio_ap's limits (`vfio_ap_matrix_init`): `apxa ? na : 63`, `apxa ? nd : 15`.
+    public var maxAdapterIDForMdev: Int { machine.maxAdapterID }
+    public var maxDomainIDForMdev: Int { machine.maxDomainID }
+
+    public var sortedAdapterIDs: [Int] { adapters.keys.sorted() }
+
+    /// Card devices: adapters whose type the AP bus supports.
+    public func hasCardDevice(_ id: Int) -> Bool {
+        guard let a = adapters[id] else { return false }
+        return APDeviceType.compatible(rawType: a.hardwareInfo.apType, qact: machine.qact) != 0
+    }
+
+    public func deviceType(ofCard id: Int) -> Int {
+        guard let a = adapters[id] else { return 0 }
+        return APDeviceType.compatible(rawType: a.hardwareInfo.apType, qact: machine.qact)
+    }
+
+    /// The queue devices of a card, by domain ascending.
+    public func queueAPQNs(ofCard id: Int) -> [APQN] {
+        guard hasCardDevice(id) else { return [] }
+        return hostConfig.domains.ids.map { APQN(card: id, domain: $0) }.filter { queues[$0] != nil }
+    }
+
+    public var allQueueAPQNs: [APQN] { queues.keys.sorted() }
+
+    /// `config` of a queue: its own state and its card's (TAPQ answers
+    /// DECONFIGURED for every queue of a deconfigured card).
+    public func isConfigured(_ q: APQN) -> Bool {
+        guard let queue = queues[q], let card = adapters[q.card] else { return false }
+        return card.configured && queue.configuredOverride
+    }
+
+    public func isCheckstopped(_ q: APQN) -> Bool {
+        guard let queue = queues[q], let card = adapters[q.card] else { return false }
+        return card.checkstopped || queue.checkstopped
+    }
+
+    /// `ap_apqn_in_matrix_owned_by_def_drv`/`ap_owned_by_def_drv`: an APQN is
+    /// owned by the default drivers when its queue has a driver_override and is
+    /// bound to a default driver, or (no override) when apmask and aqmask both
+    /// reserve it. Existence of the queue is not required.
+    public func isOwnedByDefaultDriver(_ q: APQN) -> Bool {
+        if let queue = queues[q], queue.driverOverride != nil {
+            return queue.driver?.isDefault ?? false
+        }
+        return bus.apmask.contains(q.card) && bus.aqmask.contains(q.domain)
+    }
+
+    /// The mdev whose matrix holds the APQN (sharing is refused, so at most one).
+    public func mdevIndex(assigning q: APQN) -> Int? {
+        mdevs.indices.reversed().first { mdevs[$0].isAssigned(q) }
+    }
+
+    public func mdevIndex(uuid: String) -> Int? { mdevs.firstIndex { $0.uuid == uuid } }
+
+    /// `_queue_passable`: bound to vfio_ap (and so linked to the mdev that has
+    /// the APQN) with a last reset response of normal, deconfigured or checkstopped.
+    public func isPassable(_ q: APQN) -> Bool {
+        guard let queue = queues[q], queue.driver == .vfioAP else { return false }
+        return [0, 3, 4].contains(queue.resetResponseCode)
+    }
+
+    /// `status` of a vfio_ap queue (`status_show`).
+    public func vfioQueueStatus(_ q: APQN) -> String {
+        guard let i = mdevIndex(assigning: q) else { return "unassigned" }
+        let m = mdevs[i]
+        if m.guest != nil && m.shadow.adapters.contains(q.card) && m.shadow.domains.contains(q.domain) {
+            return "in use"
+        }
+        return "assigned"
+    }
+
+    /// Queue devices bound to a driver, and all queue devices (`bindings`).
+    public var bindingCounts: (bound: Int, total: Int) {
+        var bound = 0
+        for q in queues.values where q.driver != nil { bound += 1 }
+        return (bound, queues.count)
+    }
+
+    public var driverOverrideCount: Int { queues.values.reduce(0) { $0 + ($1.driverOverride != nil ? 1 : 0) } }
+
+    /// `ap_apmask_aqmask_in_use`: the masks are not both all ones.
+    public var masksInUse: Bool { bus.apmask != .allOnes || bus.aqmask != .allOnes }
+
+    public var availableInstances: Int { maxMdevs - mdevs.count }
+}

@@ -1,0 +1,51 @@
+/// A vfio_ap mediated device (`struct ap_matrix_mdev`).
+public struct MediatedDevice: Sendable, Equatable {
+    /// Lower-case UUID, the device name (`%pUl`).
+    public var uuid: String
+    /// What userspace assigned: adapters, usage domains, control domains.
+    public var matrix: APMatrix
+    /// The guest's view after filtering (`shadow_apcb`, the `guest_matrix`).
+    public var shadow: APMatrix
+    /// `/sys/kernel/iommu_groups/N`: the lowest free group id at create.
+    public var iommuGroup: Int
+    /// `vfio-dev/vfio<N>`: the lowest free VFIO device index at create.
+    public var vfioDeviceIndex: Int
+    /// The name of the simulated KVM guest that has the mdev open, if any.
+    public var guest: String?
+
+    public init(uuid: String, iommuGroup: Int, vfioDeviceIndex: Int) {
+        self.uuid = uuid
+        matrix = APMatrix()
+        shadow = APMatrix()
+        self.iommuGroup = iommuGroup
+        self.vfioDeviceIndex = vfioDeviceIndex
+        guest = nil
+    }
+
+    /// Every APQN of the assigned matrix.
+    public var assignedAPQNs: [APQN] { matrix.apqns }
+
+    public func isAssigned(_ q: APQN) -> Bool { matrix.adapters.contains(q.card) && matrix.domains.contains(q.domain) }
+}
+
+/// The three masks of an AP matrix (`struct ap_matrix`).
+public struct APMatrix: Sendable, Equatable {
+    public var adapters = APMask()
+    public var domains = APMask()
+    public var controlDomains = APMask()
+
+    public init(adapters: APMask = APMask(), domains: APMask = APMask(), controlDomains: APMask = APMask()) {
+        self.adapters = adapters
+        self.domains = domains
+        self.controlDomains = controlDomains
+    }
+
+    /// APM x AQM, adapter-major ascending.
+    public var apqns: [APQN] {
+        let doms = domains.ids
+        return adapters.ids.flatMap { a in doms.map { APQN(card: a, domain: $0) } }
+    }
+
+    /// `vfio_ap_mdev_get_num_queues`: popcount(APM) x popcount(AQM).
+    public var queueCount: Int { adapters.count * domains.count }
+}

@@ -1,0 +1,99 @@
+/// An AP queue device `XX.YYYY` below its card.
+public struct Queue: Sendable, Equatable {
+    public var apqn: APQN
+    /// The live TAPQ GR2 value (queue `ap_functions`, `hwinfo`), including BS bits.
+    public var hardwareInfo: HardwareInfo
+    /// Queue-level config/checkstop overrides; the effective state also
+    /// needs the card configured (`ap_queue` state follows TAPQ after a rescan).
+    public var configuredOverride: Bool
+    public var checkstopped: Bool
+    /// The AP queue driver the device is bound to, nil when unbound.
+    public var driver: QueueDriver?
+    /// `driver_override` (ap_queue.c), nil when unset.
+    public var driverOverride: String?
+    /// dev_state OPERATING (true) or UNINITIATED: decides whether
+    /// `request_count` prints a number or `-`.
+    public var initialized: Bool
+    /// The AP queue state machine is in RESET_START/RESET_WAIT: a queue that
+    /// was never initialised, or was reset while UNINITIATED (`reset_show`).
+    public var resetPending: Bool
+    public var requestCount: UInt64
+    /// zcrypt queue online switch.
+    public var zcryptOnline: Bool
+    /// Response code of the last reset (`_queue_passable` wants 0, 3 or 4).
+    public var resetResponseCode: Int
+    /// CCA master key verification patterns (`mkvps`), when the topology gives them.
+    public var masterKeys: MasterKeyState?
+    public var load: Int
+
+    public init(apqn: APQN, hardwareInfo: HardwareInfo) {
+        self.apqn = apqn
+        self.hardwareInfo = hardwareInfo
+        configuredOverride = true
+        checkstopped = false
+        driver = nil
+        driverOverride = nil
+        initialized = false
+        resetPending = true
+        requestCount = 0
+        zcryptOnline = true
+        resetResponseCode = 0
+        masterKeys = nil
+        load = 0
+    }
+}
+
+/// The AP drivers a queue or card device can be bound to.
+public enum QueueDriver: String, Sendable, CaseIterable {
+    case cex4queue
+    case vfioAP = "vfio_ap"
+
+    /// `AP_DRIVER_FLAG_DEFAULT`: the zcrypt drivers own the APQNs reserved by
+    /// apmask/aqmask; vfio_ap owns the others.
+    public var isDefault: Bool { self == .cex4queue }
+}
+
+/// Master key registers shown by `mkvps` (zcrypt_cex4.c `cca_mkvps_show`,
+/// `ep11_mkvps_show`), keyed "AES NEW", "APKA CUR", "ASYM OLD", "WK CUR", ...
+public struct MasterKeyState: Sendable, Equatable {
+    public struct Register: Sendable, Equatable {
+        /// `empty`/`partial`/`full` (CCA NEW), `invalid`/`valid` (CUR, OLD,
+        /// WK CUR), `empty`/`uncommitted`/`committed` (WK NEW).
+        public var state: String
+        public var verificationPattern: [UInt8]
+        public init(state: String, verificationPattern: [UInt8]) {
+            self.state = state
+            self.verificationPattern = verificationPattern
+        }
+    }
+
+    public var registers: [String: Register]
+    public init(registers: [String: Register]) { self.registers = registers }
+
+    public static let keyTypes = ["AES", "APKA", "ASYM", "WK"]
+
+    /// The states each register may take.
+    public static func states(forKey key: String, register: String) -> [String] {
+        switch (key, register) {
+        case ("WK", "NEW"): return ["empty", "uncommitted", "committed"]
+        case ("WK", _): return ["invalid", "valid"]
+        case (_, "NEW"): return ["empty", "partial", "full"]
+        default: return ["invalid", "valid"]
+        }
+    }
+
+    /// A CCA card with no master keys loaded.
+    public static let unloadedCCA = MasterKeyState(registers: Dictionary(uniqueKeysWithValues:
+        ["AES", "APKA", "ASYM"].flatMap { k in
+            ["NEW", "CUR", "OLD"].map { r in
+                ("\(k) \(r)", Register(state: r == "NEW" ? "empty" : "invalid",
+                                       verificationPattern: Array(repeating: 0, count: k == "ASYM" ? 16 : 8)))
+            }
+        }))
+
+    /// An EP11 domain with no wrapping key.
+    public static let unloadedEP11 = MasterKeyState(registers: [
+        "WK CUR": Register(state: "invalid", verificationPattern: []),
+        "WK NEW": Register(state: "empty", verificationPattern: []),
+    ])
+}

@@ -1,0 +1,84 @@
+import SystemPackage
+
+/// Card and queue attribute semantics: ap_card.c, ap_queue.c, zcrypt_card.c,
+/// zcrypt_queue.c, plus the emulator's own per-queue `hwinfo`.
+extension HostState {
+    /// Card `config` store (`config_store`): SCLP (de)configure. The queues
+    /// follow at the bus scan the CHSC notification triggers, applied at once here.
+    public mutating func setCardConfigured(_ id: Int, _ on: Bool) throws {
+        guard adapters[id] != nil else { throw Errno.noDevice }
+        adapters[id]?.configured = on
+        record(.card(id))
+        for q in queueAPQNs(ofCard: id) {
+            if on, var queue = queues[q], queue.driver == .cex4queue, !isCheckstopped(q), queue.configuredOverride {
+                // ap_scan_domains: a queue that comes back is re-initialised.
+                queue.initialized = true
+                queue.resetPending = false
+                queues[q] = queue
+            }
+            record(.queue(q))
+        }
+        bus.scans += 1
+        record(.busAttributes)
+    }
+
+    /// zcrypt card `online` store: ENODEV when going online while the card
+    /// is deconfigured or checkstopped; the value goes to every queue.
+    public mutating func setCardOnline(_ id: Int, _ on: Bool) throws {
+        guard let card = adapters[id] else { throw Errno.noDevice }
+        if on && (!card.configured || card.checkstopped) { throw Errno.noDevice }
+        adapters[id]?.zcryptOnline = on
+        record(.card(id))
+        for q in queueAPQNs(ofCard: id) where queues[q]?.driver == .cex4queue {
+            queues[q]?.zcryptOnline = on
+            record(.queue(q))
+        }
+    }
+
+    /// zcrypt queue `online` store: ENODEV going online while the queue or
+    /// its card is deconfigured/checkstopped; EINVAL while the card is offline.
+    public mutating func setQueueOnline(_ q: APQN, _ on: Bool) throws {
+        guard let card = adapters[q.card], queues[q] != nil else { throw Errno.noDevice }
+        if on {
+            if !isConfigured(q) || isCheckstopped(q) { throw Errno.noDevice }
+            if !card.zcryptOnline { throw Errno.invalidArgument }
+        }
+        queues[q]?.zcryptOnline = on
+        record(.queue(q))
+    }
+
+    /// Card `request_count` store: zeroes the counters of the card's bound
+    /// queues and the card's own.
+    public mutating func resetCardRequestCounts(_ id: Int) {
+        for q in queueAPQNs(ofCard: id) where queues[q]?.driver != nil {
+            queues[q]?.requestCount = 0
+            record(.queue(q))
+        }
+        adapters[id]?.requestCount = 0
+        record(.card(id))
+    }
+
+    /// Queue `request_count` store.
+    public mutating func resetQueueRequestCount(_ q: APQN) {
+        queues[q]?.requestCount = 0
+        record(.queue(q))
+    }
+
+    /// Queue `reset` store: flush and RESET_START; the state machine only runs
+    /// for an initialised, configured, not checkstopped queue, which then ends idle.
+    public mutating func requestQueueReset(_ q: APQN) {
+        guard var queue = queues[q] else { return }
+        queue.resetPending = !(queue.initialized && isConfigured(q) && !isCheckstopped(q))
+        queues[q] = queue
+        record(.queue(q))
+    }
+
+    /// The emulator's `hwinfo` store: the queue's TAPQ GR2 value changes, and
+    /// with it what derives from it (`ap_functions`, mode, AP type).
+    public mutating func setQueueHardwareInfo(_ q: APQN, _ value: UInt64) throws {
+        guard queues[q] != nil else { throw Errno.noDevice }
+        queues[q]?.hardwareInfo = HardwareInfo(value: value)
+        record(.queue(q))
+        if let i = mdevIndex(assigning: q) { record(.mdev(mdevs[i].uuid)) }
+    }
+}

@@ -1,0 +1,43 @@
+import SystemPackage
+
+/// Creating and removing mediated devices: mdev_core.c `mdev_device_create`,
+/// `mdev_device_remove`, vfio_ap_ops.c `vfio_ap_mdev_probe`/`_remove`.
+extension HostState {
+    /// `create` store after `guid_parse`: EEXIST for a UUID that exists,
+    /// EUSERS when no instance is left.
+    public mutating func createMdev(uuid: String) throws {
+        let name = uuid.lowercased()
+        if mdevIndex(uuid: name) != nil { throw Errno.fileExists }
+        if availableInstances <= 0 { throw Errno.tooManyUsers }
+        // iommu_group_ida and vfio.device_ida hand out the lowest free id.
+        let group = lowestFree(mdevs.map(\.iommuGroup))
+        let index = lowestFree(mdevs.map(\.vfioDeviceIndex))
+        var m = MediatedDevice(uuid: name, iommuGroup: group, vfioDeviceIndex: index)
+        m.shadow = APMatrix()
+        mdevs.append(m)
+        logMdev(.info, name, "Adding to iommu group \(group)")
+        record(.mdevAdded(name))
+        record(.mdevType)
+    }
+
+    /// `remove` of an mdev no guest holds: reset and unlink its queues, free
+    /// its iommu group, give the instance back.
+    public mutating func removeMdev(uuid: String) throws {
+        guard let i = mdevIndex(uuid: uuid) else { throw Errno.noDevice }
+        let m = mdevs[i]
+        let linked = m.matrix.apqns.filter { queues[$0]?.driver == .vfioAP }
+        for q in linked { resetQueue(q) }
+        logMdev(.info, m.uuid, "Removing from iommu group \(m.iommuGroup)")
+        mdevs.remove(at: i)
+        for q in linked { record(.queue(q)) }
+        record(.mdevRemoved(m.uuid))
+        record(.mdevType)
+    }
+
+    private func lowestFree(_ used: [Int]) -> Int {
+        let set = Set(used)
+        var n = 0
+        while set.contains(n) { n += 1 }
+        return n
+    }
+}

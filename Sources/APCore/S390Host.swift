@@ -1,0 +1,77 @@
+import Foundation
+import SystemPackage
+
+/// One emulated s390 host. All access goes through one lock, as the kernel's
+/// `matrix_dev->mdevs_lock` (with `ap_attr_mutex`) serialises sysfs writes;
+/// after each change the observers learn which objects changed.
+public final class S390Host: @unchecked Sendable {
+    public let name: String
+    private let lock = NSLock()
+    private var state: HostState
+    private let bootTime = DispatchTime.now().uptimeNanoseconds
+    private var observers: [@Sendable ([ModelChange]) -> Void] = []
+    private let observerLock = NSLock()
+
+    public init(name: String, state: HostState) {
+        self.name = name
+        self.state = state
+    }
+
+    /// Reads the state under the lock.
+    public func read<T>(_ body: (HostState) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(state)
+    }
+
+    /// Changes the state under the lock; the recorded changes are delivered to
+    /// the observers after the lock is released, whether `body` succeeded or not
+    /// (a refused write may still have logged).
+    @discardableResult
+    public func update<T>(_ body: (inout HostState) throws -> T) rethrows -> T {
+        lock.lock()
+        state.now = DispatchTime.now().uptimeNanoseconds - bootTime
+        let wasComplete = state.bindingsComplete
+        defer {
+            if !wasComplete && state.bindingsComplete {
+                // ap_check_bindings_complete: counts each time all queues are bound.
+                state.bus.bindingsCompleteCount += 1
+                state.record(.busAttributes)
+            }
+            let changes = state.changes
+            state.changes.removeAll(keepingCapacity: true)
+            lock.unlock()
+            if !changes.isEmpty { notify(changes) }
+        }
+        return try body(&state)
+    }
+
+    /// Registers an observer of model changes (cache invalidation, uevents).
+    public func observe(_ observer: @escaping @Sendable ([ModelChange]) -> Void) {
+        observerLock.lock()
+        observers.append(observer)
+        observerLock.unlock()
+    }
+
+    private func notify(_ changes: [ModelChange]) {
+        observerLock.lock()
+        let current = observers
+        observerLock.unlock()
+        var seen = Set<ModelChange>()
+        let unique = changes.filter { seen.insert($0).inserted }
+        for o in current { o(unique) }
+    }
+
+    /// The kernel log as `dmesg` prints it.
+    public func dmesg() -> String {
+        read { s in s.log.entries.map { KernelLog.render($0) + "\n" }.joined() }
+    }
+}
+
+extension HostState {
+    /// Every queue device has a driver and at least one scan ran.
+    public var bindingsComplete: Bool {
+        let c = bindingCounts
+        return bus.scans > 0 && c.bound == c.total
+    }
+}

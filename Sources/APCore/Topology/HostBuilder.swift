@@ -1,0 +1,97 @@
+import Foundation
+
+/// Boots a host from a topology: the AP bus scan creates card and queue
+/// devices and probes them, then the topology's mdevs are set up through
+/// the same rules a user's writes go through.
+public enum HostBuilder {
+    public static func build(_ t: Topology, file: String, name: String? = nil) throws -> S390Host {
+        var hostConfig = APMatrix()
+        for a in t.adapters { hostConfig.adapters.insert(a.id) }
+        for d in t.usageDomains { hostConfig.domains.insert(d) }
+        for d in t.controlDomains { hostConfig.controlDomains.insert(d) }
+        var s = HostState(machine: t.machine, hostConfig: hostConfig, vfioFeatures: t.vfioFeatures)
+        s.bus.apmask = t.apmask
+        s.bus.aqmask = t.aqmask
+
+        for spec in t.adapters {
+            var a = Adapter(id: spec.id, hardwareInfo: spec.hardwareInfo)
+            a.configured = spec.configured
+            a.checkstopped = spec.checkstopped
+            a.serialNumber = spec.serialNumber
+            a.ep11APIOrdinal = spec.ep11APIOrdinal
+            if let major = spec.ep11FirmwareMajor, let minor = spec.ep11FirmwareMinor {
+                a.ep11FirmwareVersion = (major, minor)
+            }
+            a.ep11OperationModes = spec.ep11OperationModes
+            s.adapters[spec.id] = a
+            guard s.hasCardDevice(spec.id) else { continue }
+            for d in t.usageDomains {
+                let apqn = APQN(card: spec.id, domain: d)
+                var q = Queue(apqn: apqn, hardwareInfo: spec.hardwareInfo)
+                q.masterKeys = spec.masterKeys
+                    ?? (spec.hardwareInfo.cca ? .unloadedCCA : (spec.hardwareInfo.ep11 ? .unloadedEP11 : nil))
+                s.queues[apqn] = q
+            }
+        }
+        for (k, o) in t.queueOverrides.enumerated() {
+            guard var q = s.queues[o.apqn] else {
+                throw TopologyError(file: file, field: "queues[\(k)].apqn",
+                                    message: "no queue device \(o.apqn): adapter type not supported by the AP bus")
+            }
+            if let hw = o.hardwareInfo { q.hardwareInfo = hw }
+            if let b = o.bindState { q.hardwareInfo.bindState = b }
+            if let c = o.configured { q.configuredOverride = c }
+            if let c = o.checkstopped { q.checkstopped = c }
+            if let d = o.driverOverride { q.driverOverride = d }
+            if let m = o.masterKeys { q.masterKeys = m }
+            s.queues[o.apqn] = q
+        }
+        if t.driverOverridesNeedAllOnesMasks(s) {
+            throw TopologyError(file: file, field: "queues", message: "driver_override needs apmask and aqmask all ones (ap_bus.c refuses it otherwise)")
+        }
+        // ap_scan_domains: device_add probes each queue; a configured queue
+        // is then initialised by the AP bus whichever driver took it.
+        for apqn in s.queues.keys.sorted() {
+            if let d = s.acceptedDriver(for: apqn) { s.attachQueue(apqn, to: d) }
+            if s.isConfigured(apqn) && !s.isCheckstopped(apqn) {
+                s.queues[apqn]?.initialized = true
+                s.queues[apqn]?.resetPending = false
+            }
+        }
+        if let d = t.defaultDomain {
+            do { try s.setDefaultDomain(d) } catch {
+                throw TopologyError(file: file, field: "ap_bus.ap_domain", message: "domain \(d) is not a usable default domain")
+            }
+        } else if let first = t.usageDomains.first(where: { s.bus.aqmask.contains($0) }) {
+            // ap_select_domain picks the first usable domain of the configuration.
+            s.bus.defaultDomain = first
+        }
+        for (k, m) in t.mdevs.enumerated() {
+            let path = "mdevs[\(k)]"
+            do { try s.createMdev(uuid: m.uuid) } catch {
+                throw TopologyError(file: file, field: "\(path).uuid", message: "mdev \(m.uuid) is listed twice")
+            }
+            for (field, resource, ids) in [("adapters", HostState.MatrixResource.adapter, m.adapters),
+                                           ("domains", .domain, m.domains),
+                                           ("control_domains", .controlDomain, m.controlDomains)] {
+                for id in ids {
+                    do { try s.assign(resource, id: UInt64(id), to: m.uuid) } catch {
+                        let why = (error as? Errno).map { $0.kernelDescription } ?? "\(error)"
+                        throw TopologyError(file: file, field: "\(path).\(field)",
+                                            message: "cannot assign \(id) (0x\(KernelFormat.hex(id, width: 2))): \(why)")
+                    }
+                }
+            }
+        }
+        s.changes.removeAll()
+        return S390Host(name: name ?? t.name, state: s)
+    }
+}
+
+import SystemPackage
+
+extension Topology {
+    func driverOverridesNeedAllOnesMasks(_ s: HostState) -> Bool {
+        s.driverOverrideCount > 0 && s.masksInUse
+    }
+}

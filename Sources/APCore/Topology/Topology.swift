@@ -1,0 +1,53 @@
+/// A host description: what the machine, its adapters and domains are, and
+/// what the user had already set up. Topologies are data (YAML or JSON).
+public struct Topology: Sendable, Equatable {
+    public var name: String
+    public var machine = Machine()
+    public var vfioFeatures = ["guest_matrix", "hotplug", "ap_config", "migratable"]
+    public var adapters: [AdapterSpec] = []
+    public var usageDomains: [Int] = []
+    public var controlDomains: [Int] = []
+    public var queueOverrides: [QueueSpec] = []
+    public var apmask: APMask = .allOnes
+    public var aqmask: APMask = .allOnes
+    public var defaultDomain: Int?
+    public var mdevs: [MdevSpec] = []
+
+    public init(name: String) { self.name = name }
+
+    public struct AdapterSpec: Sendable, Equatable {
+        public var id: Int
+        public var hardwareInfo: HardwareInfo
+        public var configured = true
+        public var checkstopped = false
+        public var serialNumber = ""
+        public var ep11APIOrdinal: Int?
+        public var ep11FirmwareMajor: Int?
+        public var ep11FirmwareMinor: Int?
+        public var ep11OperationModes: [String] = []
+        public var masterKeys: MasterKeyState?
+        public init(id: Int, hardwareInfo: HardwareInfo) {
+            self.id = id
+            self.hardwareInfo = hardwareInfo
+        }
+    }
+
+    public struct QueueSpec: Sendable, Equatable {
+        public var apqn: APQN
+        public var hardwareInfo: HardwareInfo?
+        public var bindState: Int?
+        public var configured: Bool?
+        public var checkstopped: Bool?
+        public var driverOverride: String?
+        public var masterKeys: MasterKeyState?
+        public init(apqn: APQN) { self.apqn = apqn }
+    }
+
+    public struct MdevSpec: Sendable, Equatable {
+        public var uuid: String
+        public var adapters: [Int] = []
+        public var domains: [Int] = []
+        public var controlDomains: [Int] = []
+        public init(uuid: String) { self.uuid = uuid }
+    }
+}

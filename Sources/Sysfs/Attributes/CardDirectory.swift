@@ -1,0 +1,115 @@
+import APCore
+import SystemPackage
+
+/// /sys/devices/ap/cardXX: ap_card.c `ap_card_dev_attrs[]`, the zcrypt card
+/// groups while bound to cex4card, the driver-core links, and the queues.
+enum CardDirectory {
+    static func make(_ host: S390Host, _ s: HostState, card id: Int) -> SysfsDirectory {
+        let name = KernelFormat.cardName(id)
+        var e: [SysfsDirectory.Entry] = [
+            .attribute("hwtype", .readOnly { host.read { Show.line($0.deviceType(ofCard: id)) } }),
+            .attribute("raw_hwtype", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.apType) } }),
+            .attribute("depth", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.queueDepth) } }),
+            .attribute("ap_functions", .readOnly { try card(host, id) { c, _ in KernelFormat.functions(c.cardHardwareInfo.facilities) + "\n" } }),
+            .attribute("request_count", .readWrite({ try card(host, id) { c, _ in Show.line(c.requestCount) } }) { _ in
+                try host.store { $0.resetCardRequestCounts(id) }
+            }),
+            .attribute("requestq_count", .readOnly { "0\n" }),
+            .attribute("pendingq_count", .readOnly { "0\n" }),
+            .attribute("modalias", .readOnly { host.read { KernelFormat.modalias(deviceType: $0.deviceType(ofCard: id)) + "\n" } }),
+            .attribute("config", .readWrite({ try card(host, id) { c, _ in Show.flag(c.configured) } }) { bytes in
+                guard let v = KernelParsers.scanInt(bytes), v == 0 || v == 1 else { throw Errno.invalidArgument }
+                try host.store { try $0.setCardConfigured(id, v == 1) }
+            }),
+            .attribute("chkstop", .readOnly { try card(host, id) { c, _ in Show.flag(c.checkstopped) } }),
+            .attribute("max_msg_size", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.maxMessageSize) } }),
+        ]
+        if let c = s.adapters[id], c.boundToCEX4Card {
+            e += zcryptEntries(host, c)
+            e.append(.link("driver", "../../../bus/ap/drivers/cex4card"))
+        }
+        e.append(.link("subsystem", "../../../bus/ap"))
+        e.append(DriverCore.uevent(host, devpath: "/devices/ap/\(name)") { s in
+            // dev_uevent then ap_uevent.
+            guard let c = s.adapters[id] else { return [] }
+            var env = ["DEVTYPE=ap_card"]
+            if c.boundToCEX4Card { env.append("DRIVER=cex4card") }
+            let type = s.deviceType(ofCard: id)
+            env.append("DEV_TYPE=" + KernelFormat.upperHex(type, width: 4))
+            env.append("MODALIAS=" + KernelFormat.modalias(deviceType: type))
+            if let mode = c.cardHardwareInfo.mode { env.append("MODE=" + mode.ueventName) }
+            return env
+        })
+        let fixed = e
+        return SysfsDirectory(
+            list: {
+                fixed.map { DirectoryEntry(name: $0.name, type: $0.type) }
+                    + host.read { $0.queueAPQNs(ofCard: id) }.map { DirectoryEntry(name: $0.description, type: .directory) }
+            },
+            child: { n in
+                if let f = fixed.first(where: { $0.name == n }) { return f.make() }
+                guard case .queue(let q)? = s.parseDeviceName(n), q.card == id else { return nil }
+                return host.read { st in st.queues[q] == nil ? nil : .directory(QueueDirectory.make(host, st, q)) }
+            })
+    }
+
+    /// zcrypt_card.c group {type, online, load}, then CCA {serialnr} or EP11
+    /// {API_ordinalnr, FW_version, serialnr, op_modes}.
+    static func zcryptEntries(_ host: S390Host, _ c: Adapter) -> [SysfsDirectory.Entry] {
+        let id = c.id
+        var e: [SysfsDirectory.Entry] = [
+            .attribute("type", .readOnly {
+                try card(host, id) { c, s in
+                    "CEX\(APDeviceType.generation(s.deviceType(ofCard: id)))\(c.cardHardwareInfo.mode?.typeSuffix ?? "")\n"
+                }
+            }),
+            .attribute("online", .readWrite({
+                try card(host, id) { c, _ in Show.flag(c.configured && !c.checkstopped && c.zcryptOnline) }
+            }) { bytes in
+                guard let v = KernelParsers.scanInt(bytes), v == 0 || v == 1 else { throw Errno.invalidArgument }
+                try host.store { try $0.setCardOnline(id, v == 1) }
+            }),
+            .attribute("load", .readOnly { try card(host, id) { c, _ in Show.line(c.load) } }),
+        ]
+        let hw = c.cardHardwareInfo
+        if hw.cca {
+            e.append(.attribute("serialnr", .readOnly {
+                try card(host, id) { c, s in s.bus.defaultDomain < 0 ? "\n" : c.serialNumber + "\n" }
+            }))
+        } else if hw.ep11 {
+            e.append(.attribute("API_ordinalnr", .readOnly {
+                try card(host, id) { c, _ in (c.ep11APIOrdinal ?? 0) > 0 ? "\(c.ep11APIOrdinal!)\n" : "\n" }
+            }))
+            e.append(.attribute("FW_version", .readOnly {
+                try card(host, id) { c, _ in
+                    guard let v = c.ep11FirmwareVersion, v.major > 0 || v.minor > 0 else { return "\n" }
+                    return "\(v.major).\(v.minor)\n"
+                }
+            }))
+            e.append(.attribute("serialnr", .readOnly {
+                try card(host, id) { c, _ in
+                    // %16.16s: right-aligned in 16, cut to 16.
+                    guard !c.serialNumber.isEmpty else { return "\n" }
+                    let s = String(c.serialNumber.prefix(16))
+                    return String(repeating: " ", count: 16 - s.count) + s + "\n"
+                }
+            }))
+            e.append(.attribute("op_modes", .readOnly { try card(host, id) { c, _ in opModes(c.ep11OperationModes) } }))
+        }
+        return e
+    }
+
+    /// The op-mode names in bit order, space separated, newline terminated.
+    static func opModes(_ modes: [String]) -> String {
+        EP11OperationModes.names.filter(modes.contains).joined(separator: " ") + "\n"
+    }
+
+    /// Reads a card that may have disappeared (ENODEV, as kernfs answers for
+    /// a removed node).
+    static func card(_ host: S390Host, _ id: Int, _ body: (Adapter, HostState) -> String) throws -> String {
+        try host.read { s in
+            guard let c = s.adapters[id] else { throw Errno.noDevice }
+            return body(c, s)
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import APCore
+import Foundation
+import SystemPackage
+
+/// The emulated /sys of one host, served as a `VirtualFileSystem`: every
+/// path is resolved against the live model, attributes call their
+/// show/store, and model changes are reported as the paths they touch.
+public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
+    public let host: S390Host
+    /// chmod/chown results, kept per node path as kernfs keeps iattrs.
+    private var ownership: [String: (mode: UInt16?, uid: UInt32?, gid: UInt32?)] = [:]
+    private let ownershipLock = NSLock()
+
+    /// What one write() hands to store() at most (`kernfs_fop_write_iter`).
+    public static let maxStoreBytes = 4096
+    /// What one show() yields at most (`sysfs_emit`: PAGE_SIZE - 1).
+    public static let maxShowBytes = 4095
+
+    public init(host: S390Host) {
+        self.host = host
+    }
+
+    // MARK: - Resolution
+
+    static func components(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    /// The node at `path`, or ENOENT / ENOTDIR.
+    public func resolve(_ path: String) -> Result<SysfsNode, Errno> {
+        let state = host.read { $0 }
+        var node = SysfsNode.directory(SysfsLayout.root(host, state))
+        for name in Self.components(path) {
+            guard case .directory(let dir) = node else { return .failure(.notDirectory) }
+            guard let next = dir.child(name) else { return .failure(.noSuchFileOrDirectory) }
+            node = next
+        }
+        return .success(node)
+    }
+
+    // MARK: - VirtualFileSystem
+
+    public func stat(_ path: String) -> Result<NodeStat, Errno> {
+        resolve(path).map { node in
+            var st: NodeStat
+            switch node {
+            case .directory(let d):
+                let subdirs = d.list().filter { $0.type == .directory }.count
+                st = NodeStat(type: .directory, mode: 0o755, size: 0, nlink: 2 + subdirs)
+            case .attribute(let a):
+                st = NodeStat(type: .regularFile, mode: a.mode, size: 4096, nlink: 1)
+            case .symlink:
+                st = NodeStat(type: .symlink, mode: 0o777, size: 0, nlink: 1)
+            }
+            if let o = ownershipOverride(path) {
+                if let m = o.mode { st.mode = m }
+                if let u = o.uid { st.uid = u }
+                if let g = o.gid { st.gid = g }
+            }
+            return st
+        }
+    }
+
+    public func list(_ path: String) -> Result<[DirectoryEntry], Errno> {
+        resolve(path).flatMap { node in
+            guard case .directory(let d) = node else { return .failure(.notDirectory) }
+            return .success(d.list())
+        }
+    }
+
+    public func readlink(_ path: String) -> Result<String, Errno> {
+        resolve(path).flatMap { node in
+            guard case .symlink(let target) = node else { return .failure(.invalidArgument) }
+            return .success(target)
+        }
+    }
+
+    /// `kernfs_fop_open` with KERNFS_ROOT_EXTRA_OPEN_PERM_CHECK: only the
+    /// mode bits decide (device, bus and driver ktypes have both callbacks).
+    public func checkOpen(_ path: String, access: OpenAccess) -> Result<Void, Errno> {
+        stat(path).flatMap { st in
+            guard st.type == .regularFile else { return st.type == .directory && access == .readOnly ? .success(()) : .failure(.isDirectory) }
+            let wantsRead = access != .writeOnly
+            let wantsWrite = access != .readOnly
+            if wantsRead && st.mode & 0o444 == 0 { return .failure(.permissionDenied) }
+            if wantsWrite && st.mode & 0o222 == 0 { return .failure(.permissionDenied) }
+            return .success(())
+        }
+    }
+
+    public func show(_ path: String) -> Result<[UInt8], Errno> {
+        resolve(path).flatMap { node in
+            guard case .attribute(let a) = node else { return .failure(.isDirectory) }
+            // A mode opened up by chmod still finds no callback: EIO (dev_attr_show).
+            guard let show = a.show else { return .failure(.ioError) }
+            do {
+                let text = Array(try show().utf8)
+                return .success(Array(text.prefix(Self.maxShowBytes)))
+            } catch let e as Errno {
+                return .failure(e)
+            } catch {
+                return .failure(.ioError)
+            }
+        }
+    }
+
+    public func store(_ path: String, _ data: [UInt8]) -> Result<Int, Errno> {
+        resolve(path).flatMap { node in
+            guard case .attribute(let a) = node else { return .failure(.isDirectory) }
+            guard let store = a.store else { return .failure(.ioError) }
+            let bytes = Array(data.prefix(Self.maxStoreBytes))
+            do {
+                try store(bytes)
+                return .success(bytes.count)
+            } catch let e as Errno {
+                return .failure(e)
+            } catch {
+                return .failure(.ioError)
+            }
+        }
+    }
+
+    public func setOwnership(_ path: String, mode: UInt16?, uid: UInt32?, gid: UInt32?) -> Result<Void, Errno> {
+        resolve(path).map { _ in
+            ownershipLock.lock()
+            var o = ownership[path] ?? (nil, nil, nil)
+            if let mode { o.mode = mode & 0o7777 }
+            if let uid { o.uid = uid }
+            if let gid { o.gid = gid }
+            ownership[path] = o
+            ownershipLock.unlock()
+        }
+    }
+
+    private func ownershipOverride(_ path: String) -> (mode: UInt16?, uid: UInt32?, gid: UInt32?)? {
+        ownershipLock.lock()
+        defer { ownershipLock.unlock() }
+        return ownership[path]
+    }
+
+    public func observeChanges(_ observer: @escaping @Sendable (ChangeSet) -> Void) {
+        host.observe { [weak self] changes in
+            guard let self else { return }
+            let set = ChangeMapper.paths(for: changes, in: self.host.read { $0 })
+            if !set.isEmpty { observer(set) }
+        }
+    }
+}
