@@ -227,6 +227,12 @@ final class FuseMountTests: MountedTestCase {
         let before = python("print(os.stat('devices/vfio_ap/mdev').st_ino)")
         fileSystem.remove("/devices/vfio_ap/mdev")
         XCTAssertEqual(python("E(lambda: os.stat('devices/vfio_ap/mdev'))"), "ENOENT\n")
+        // notify_delete drops the kernel's dentry; its FORGET then frees the inode.
+        let inodes = try XCTUnwrap(Mirror(reflecting: mount!).descendant("handler", "inodes") as? InodeTable)
+        let old = try XCTUnwrap(UInt64(before.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let deadline = Date(timeIntervalSinceNow: 5)
+        while inodes.node(old) != nil && Date() < deadline { usleep(10_000) }
+        XCTAssertNil(inodes.node(old), "removed inode should be forgotten")
         XCTAssertEqual(sh("ls devices/vfio_ap").stdout, "")
         fileSystem.add("/devices/vfio_ap/mdev", .init(type: .directory, mode: 0o755))
         let after = python("print(os.stat('devices/vfio_ap/mdev').st_ino)")
@@ -292,6 +298,30 @@ final class FuseMountLifecycleTests: XCTestCase {
         try mount.mount()
         mount.stop()
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bus/ap/ro"))
+    }
+
+    func testStopEndsABusyMount() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/fuse") else { throw XCTSkip("/dev/fuse is missing") }
+        let dir = NSTemporaryDirectory() + "fuse-busy-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let mount = FuseMount(fileSystem: InMemoryFileSystem(), mountpoint: dir)
+        try mount.start()
+        let fd = open(dir + "/bus/ap/ro", O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        sleeper.currentDirectoryURL = URL(fileURLWithPath: dir + "/devices")
+        try sleeper.run()
+        defer { sleeper.terminate(); sleeper.waitUntilExit() }
+        let started = Date()
+        mount.stop()
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bus/ap/ro"))
+        var buffer = [UInt8](repeating: 0, count: 16)
+        XCTAssertEqual(read(fd, &buffer, 16), -1, "the connection is gone")
     }
 
     func testRunReturnsOnSIGTERM() throws {
