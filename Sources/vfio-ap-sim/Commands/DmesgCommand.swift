@@ -1,0 +1,15 @@
+import ArgumentParser
+import Foundation
+
+struct DmesgCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dmesg",
+        abstract: "Print the kernel log of a running emulated host.")
+
+    @OptionGroup var target: HostTarget
+
+    func run() throws {
+        let reply = try ControlClient(socket: try target.socketPath()).send("dmesg")
+        FileHandle.standardOutput.write(reply.data(using: .utf8)!)
+    }
+}

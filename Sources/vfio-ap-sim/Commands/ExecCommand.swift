@@ -1,0 +1,48 @@
+import APCore
+import ArgumentParser
+import Foundation
+
+struct ExecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Run COMMAND with a private emulated host mounted at /sys.",
+        discussion: """
+            COMMAND runs in a private mount namespace (util-linux unshare) where the \
+            emulated tree is mounted at /sys, so unmodified tools find it at their real \
+            paths. Nothing outside the namespace changes; the host stops with the \
+            command, and exec exits with COMMAND's status. Inside, VFIO_AP_SIM_HOST \
+            names the host, so `vfio-ap-sim dmesg` needs no options. Needs root.
+            """)
+
+    @OptionGroup var topologyOptions: TopologyOptions
+
+    @Option(name: .long, help: ArgumentHelp("The host's name (default: the topology's name).", valueName: "name"))
+    var name: String?
+
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after `--`.")
+    var command: [String] = []
+
+    func validate() throws {
+        if ExecCommand.strip(command).isEmpty { throw ValidationError("a command to run is needed: vfio-ap-sim exec -- COMMAND [ARGS...]") }
+    }
+
+    static func strip(_ c: [String]) -> [String] { c.first == "--" ? Array(c.dropFirst()) : c }
+
+    func run() throws {
+        // Boot once here so a bad topology is reported before any namespace work.
+        do { _ = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            fail("util-linux unshare is needed for exec (apt-get install util-linux)")
+        }
+        var args = [unshare, "--mount", "--propagation", "private", "--", exe, "__exec-inner"]
+        if let t = topologyOptions.topology { args += ["--topology", t] }
+        if let name { args += ["--name", name] }
+        args += ["--"] + ExecCommand.strip(command)
+        // The namespace work happens in unshare before it execs the inner
+        // process, which is single-threaded at that point.
+        let cargs = args.map { strdup($0) } + [nil]
+        execv(unshare, cargs)
+        fail("cannot run \(unshare): \(String(cString: strerror(errno)))")
+    }
+}

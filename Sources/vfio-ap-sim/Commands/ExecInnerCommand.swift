@@ -1,0 +1,74 @@
+import APCore
+import ArgumentParser
+import Foundation
+import Glibc
+
+/// The part of `exec` that runs inside the private mount namespace: mount
+/// the host at /sys, run the command, unmount, exit with its status.
+struct ExecInnerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "__exec-inner", abstract: "(internal) the namespace side of exec.", shouldDisplay: false)
+
+    @OptionGroup var topologyOptions: TopologyOptions
+    @Option var name: String?
+    @Argument(parsing: .captureForPassthrough) var command: [String] = []
+
+    func run() throws {
+        let argv = ExecCommand.strip(command)
+        let host: S390Host
+        do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
+        var template = Array("/tmp/vfio-ap-sim-exec.XXXXXX".utf8CString)
+        guard let dirPointer = mkdtemp(&template) else { fail("cannot create a runtime directory") }
+        let runtimeDir = String(cString: dirPointer)
+        let server = HostServer(host: host, mountpoint: "/sys", runtimeDirectory: runtimeDir)
+        do {
+            try server.control.start()
+            try server.mount.start()
+        } catch {
+            server.control.stop()
+            fail("\(error)")
+        }
+        let status = ExecInnerCommand.spawn(argv, environment: [
+            ControlPaths.hostVariable: host.name,
+            ControlPaths.runtimeDirVariable: runtimeDir,
+        ])
+        server.mount.stop()
+        server.control.stop()
+        try? FileManager.default.removeItem(atPath: runtimeDir)
+        Foundation.exit(status)
+    }
+
+    /// Runs the command as a child and returns its exit status (128 + signal
+    /// when killed, 127 when it cannot be started); SIGTERM/SIGINT/SIGHUP are
+    /// passed on to it.
+    static func spawn(_ argv: [String], environment extra: [String: String]) -> Int32 {
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in extra { env[k] = v }
+        let cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let cargs = argv.map { strdup($0) } + [nil]
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, argv[0], nil, nil, cargs, cenv)
+        guard rc == 0 else {
+            FileHandle.standardError.write("vfio-ap-sim: \(argv[0]): \(String(cString: strerror(rc)))\n".data(using: .utf8)!)
+            return 127
+        }
+        ChildSignals.forward(to: pid)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let termsig = status & 0x7f
+        if termsig == 0 { return (status >> 8) & 0xff }
+        return 128 + termsig
+    }
+}
+
+/// Passes termination signals on to the command's process.
+enum ChildSignals {
+    nonisolated(unsafe) static var child: pid_t = 0
+
+    static func forward(to pid: pid_t) {
+        child = pid
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig) { s in if ChildSignals.child > 0 { kill(ChildSignals.child, s) } }
+        }
+    }
+}

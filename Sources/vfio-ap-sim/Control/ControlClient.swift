@@ -1,0 +1,47 @@
+import Foundation
+import Glibc
+
+/// Sends one request line to a host's control socket.
+struct ControlClient {
+    let socket: String
+
+    static func address(_ path: String) throws -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw UserError("control socket path too long: \(path)") }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        return addr
+    }
+
+    /// The output of the request, or the host's error.
+    func send(_ request: String) throws -> String {
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw UserError("cannot create socket") }
+        defer { close(fd) }
+        var addr = try Self.address(socket)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            throw UserError("cannot reach the host at \(socket): \(String(cString: strerror(errno)))")
+        }
+        let line = Array((request + "\n").utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let newline = text.firstIndex(of: "\n") else { throw UserError("no answer from the host at \(socket)") }
+        let status = text[..<newline]
+        let body = String(text[text.index(after: newline)...])
+        if status == "OK" { return body }
+        throw UserError(status.hasPrefix("ERR ") ? String(status.dropFirst(4)) : String(status))
+    }
+}

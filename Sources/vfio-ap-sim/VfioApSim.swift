@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The command line: the table of contents of what vfio-ap-sim does.
+@main
+struct VfioApSim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vfio-ap-sim",
+        abstract: "An emulated s390 host: /sys/bus/ap, /sys/devices/ap and the vfio_ap matrix device over FUSE.",
+        discussion: """
+            Serves the sysfs interface of an s390 host running the vfio_ap live guest \
+            migration series, byte for byte and errno for errno, so that shell scripts, \
+            mdevctl and libvirt can be tested on any Linux machine.
+            """,
+        subcommands: [MountCommand.self, ExecCommand.self, TopologyCommand.self, DmesgCommand.self,
+                      ExecInnerCommand.self])
+}
