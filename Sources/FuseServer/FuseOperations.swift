@@ -7,6 +7,11 @@ import SystemPackage
 /// `fuse_req_userdata`. These closures live in this library module (not in
 /// top-level code, which would make them @MainActor and trap on libfuse's
 /// worker threads).
+///
+/// Left out on purpose: getlk/setlk/flock (without them libfuse does not
+/// offer lock support and the kernel keeps locks locally, as for sysfs),
+/// readdirplus, bmap. libfuse 3.14 itself answers ENOSYS to FUSE_STATX
+/// (opcode 52), after which the kernel silently falls back to getattr.
 enum FuseOperations {
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()

@@ -23,8 +23,14 @@ final class Invalidator: @unchecked Sendable {
     private var session: OpaquePointer?
     private var running = false
     private var threadDone = true
-    /// For tests and debugging: every notice handed to the kernel.
-    private(set) var sentCount = 0
+    private var sent = 0
+
+    /// For tests and debugging: how many notices went to the kernel.
+    var sentCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return sent
+    }
 
     /// Starts the notifier thread for a mounted session.
     func attach(_ session: OpaquePointer) {
@@ -102,7 +108,7 @@ final class Invalidator: @unchecked Sendable {
             condition.unlock()
             for notice in batch { Self.send(notice, session) }
             condition.lock()
-            sentCount += batch.count
+            sent += batch.count
         }
         threadDone = true
         condition.broadcast()
