@@ -17,6 +17,8 @@ public struct HostState: Sendable {
     public var mdevs: [MediatedDevice] = []
     /// `MAX_ZDEV_ENTRIES_EXT`.
     public var maxMdevs = 65_536
+    /// Simulated KVM guests by name.
+    public var guests: [String: Guest] = [:]
     public var log = KernelLog()
     /// Nanoseconds since boot, advanced by `S390Host` before each operation.
     public var now: UInt64 = 0

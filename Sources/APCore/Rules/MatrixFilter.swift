@@ -47,7 +47,8 @@ extension HostState {
 
     /// The guest's CRYCB masks follow the shadow (`kvm_arch_crypto_set_masks`).
     mutating func guestConfigurationChanged(_ i: Int) {
-        guard mdevs[i].guest != nil else { return }
+        guard let name = mdevs[i].guest else { return }
+        guests[name]?.crycb = mdevs[i].shadow
         record(.guests)
         recordQueueStatus(of: i)
     }

@@ -96,7 +96,7 @@ extension HostState {
 
     /// A queue reset (ZAPQ): clears the pending requests; the response code
     /// tells `_queue_passable` whether the queue may go to a guest.
-    mutating func resetQueue(_ q: APQN) {
+    public mutating func resetQueue(_ q: APQN) {
         guard var queue = queues[q] else { return }
         queue.resetResponseCode = !isConfigured(q) ? 3 : (isCheckstopped(q) ? 4 : 0)
         queues[q] = queue

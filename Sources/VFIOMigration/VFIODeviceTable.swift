@@ -1,0 +1,115 @@
+import APCore
+import SystemPackage
+
+/// The VFIO devices of one host that guests have open, and the device
+/// feature ioctls on them (drivers/vfio/vfio_main.c
+/// `vfio_ioctl_device_feature_*`). Each open mdev gets its migration driver
+/// when the kernel carries the series (`migratable` in the matrix features).
+public final class VFIODeviceTable: @unchecked Sendable {
+    public let host: S390Host
+    /// Guarded by the host lock: only touched inside `host.update`/`host.read`.
+    private var drivers: [String: VFIOAPMigration] = [:]
+    /// The data file userspace holds per mdev (its `data_fd`), until closed.
+    private var userFiles: [String: MigrationFile] = [:]
+
+    public init(host: S390Host) { self.host = host }
+
+    /// Whether this kernel has the migration series.
+    public static func kernelSupportsMigration(_ s: HostState) -> Bool { s.vfioFeatures.contains("migratable") }
+
+    // MARK: - open / close (vfio_ap_mdev_open_device / _close_device)
+
+    public func open(_ uuid: String, guest: String) throws {
+        try host.update { s in
+            try s.openMdev(uuid, guest: guest)
+            // vfio_ap_init_migration_data: state RUNNING, flags STOP_COPY.
+            if Self.kernelSupportsMigration(s) { drivers[uuid] = VFIOAPMigration(uuid: uuid) }
+        }
+    }
+
+    public func close(_ uuid: String) {
+        host.update { s in
+            drivers[uuid]?.releaseFiles()
+            drivers[uuid] = nil
+            userFiles[uuid] = nil
+            s.closeMdev(uuid)
+        }
+    }
+
+    public func isOpen(_ uuid: String) -> Bool {
+        host.read { s in s.mdevIndex(uuid: uuid).map { s.mdevs[$0].guest != nil } ?? false }
+    }
+
+    // MARK: - device features
+
+    private func driver(_ uuid: String, _ s: HostState) throws -> VFIOAPMigration {
+        guard let i = s.mdevIndex(uuid: uuid), s.mdevs[i].guest != nil else { throw Errno.badFileDescriptor }
+        // No mig_ops: every migration feature is ENOTTY.
+        guard let d = drivers[uuid] else { throw Errno.inappropriateIOCTLForDevice }
+        return d
+    }
+
+    /// GET `VFIO_DEVICE_FEATURE_MIGRATION`.
+    public func migrationFlags(_ uuid: String) throws -> MigrationFlags {
+        try host.read { s in try driver(uuid, s).flags }
+    }
+
+    /// GET `VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE`.
+    public func state(_ uuid: String) throws -> MigrationState {
+        try host.read { s in try driver(uuid, s).state }
+    }
+
+    /// SET `VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE`: true when a new data file
+    /// came back (it becomes the mdev's user file, replacing any older one).
+    @discardableResult
+    public func setState(_ uuid: String, _ target: MigrationState) throws -> Bool {
+        try host.update { s in
+            let d = try driver(uuid, s)
+            guard let file = try d.setState(target, &s) else { return false }
+            userFiles[uuid] = file
+            return true
+        }
+    }
+
+    /// GET `VFIO_DEVICE_FEATURE_MIG_DATA_SIZE`.
+    public func dataSize(_ uuid: String) throws -> UInt64 {
+        try host.read { s in try driver(uuid, s).dataSize(s) }
+    }
+
+    /// `VFIO_DEVICE_RESET`: resets the queues; the v2 driver leaves its
+    /// migration state as it is.
+    public func reset(_ uuid: String) throws {
+        try host.update { s in
+            guard let i = s.mdevIndex(uuid: uuid), s.mdevs[i].guest != nil else { throw Errno.badFileDescriptor }
+            for q in s.mdevs[i].matrix.apqns where s.queues[q]?.driver == .vfioAP { s.resetQueue(q) }
+        }
+    }
+
+    // MARK: - the data file
+
+    private func userFile(_ uuid: String) throws -> MigrationFile {
+        guard let f = userFiles[uuid] else { throw Errno.badFileDescriptor }
+        return f
+    }
+
+    /// read() on the data fd; `offset` makes it a pread (ESPIPE).
+    public func read(_ uuid: String, count: Int, offset: Int? = nil) throws -> [UInt8] {
+        try host.update { _ in try userFile(uuid).read(count, offset: offset) }
+    }
+
+    /// write() on the data fd; `offset` makes it a pwrite (ESPIPE).
+    public func write(_ uuid: String, _ bytes: [UInt8], offset: Int? = nil) throws -> Int {
+        try host.update { s in
+            let f = try userFile(uuid)
+            guard let d = drivers[uuid] else { throw Errno.noDevice }
+            return try d.write(f, bytes, offset: offset, &s)
+        }
+    }
+
+    /// close() of the data fd.
+    public func closeFile(_ uuid: String) {
+        host.update { _ in userFiles[uuid] = nil }
+    }
+
+    public func hasFile(_ uuid: String) -> Bool { host.read { _ in userFiles[uuid] != nil } }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class APCoreTestsPlaceholder: XCTestCase { func testNothing() {} }

@@ -1,2 +1,0 @@
-import XCTest
-final class SysfsTestsPlaceholder: XCTestCase { func testNothing() {} }
