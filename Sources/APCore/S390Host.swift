@@ -11,6 +11,13 @@ public final class S390Host: @unchecked Sendable {
     private let bootTime = DispatchTime.now().uptimeNanoseconds
     private var observers: [@Sendable ([ModelChange]) -> Void] = []
     private let observerLock = NSLock()
+    /// Signalled after every update, for writers waiting on a guest.
+    private let changed = NSCondition()
+    /// Who relays a device request to the guest holding an mdev (the VFIO
+    /// request eventfd QEMU registers). Called without the lock held.
+    public var deviceRequestHandler: (@Sendable (_ uuid: String, _ count: Int) -> Void)?
+    /// How long `vfio_unregister_group_dev` waits between requests (10 s).
+    public var deviceRequestInterval: TimeInterval = 10
 
     public init(name: String, state: HostState) {
         self.name = name
@@ -42,8 +49,38 @@ public final class S390Host: @unchecked Sendable {
             state.changes.removeAll(keepingCapacity: true)
             lock.unlock()
             if !changes.isEmpty { notify(changes) }
+            changed.lock()
+            changed.broadcast()
+            changed.unlock()
         }
         return try body(&state)
+    }
+
+    /// `echo 1 > remove`: mdev_device_remove → vfio_ap_mdev_remove →
+    /// `vfio_unregister_group_dev`, which blocks while a guest has the mdev
+    /// open, relaying a device request at once and every 10 seconds after.
+    public func removeMdev(uuid: String) throws {
+        var count = 0
+        while true {
+            let held = try update { s -> Bool in
+                guard let i = s.mdevIndex(uuid: uuid) else { throw Errno.noDevice }
+                guard s.mdevs[i].guest != nil else {
+                    try s.removeMdev(uuid: uuid)
+                    return false
+                }
+                s.relayDeviceRequest(uuid, count: count)
+                return true
+            }
+            guard held else { return }
+            deviceRequestHandler?(uuid, count)
+            count += 1
+            let deadline = Date().addingTimeInterval(deviceRequestInterval)
+            changed.lock()
+            while read({ s in s.mdevIndex(uuid: uuid).map { s.mdevs[$0].guest != nil } ?? false }), Date() < deadline {
+                _ = changed.wait(until: deadline)
+            }
+            changed.unlock()
+        }
     }
 
     /// Registers an observer of model changes (cache invalidation, uevents).

@@ -88,7 +88,8 @@ enum MdevDirectory {
                 let v: UInt64
                 do { v = try KernelParsers.kstrtoul(bytes) } catch { throw Errno.invalidArgument }
                 guard v != 0 else { return }
-                try host.store { try $0.removeMdev(uuid: uuid) }
+                // Blocks while a guest holds the mdev, as the kernel does.
+                try host.removeMdev(uuid: uuid)
             }),
             .link("mdev_type", "../mdev_supported_types/\(MatrixDirectory.typeName)"),
             .link("driver", "../../../../bus/mdev/drivers/vfio_ap_mdev"),
