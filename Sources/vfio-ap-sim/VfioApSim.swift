@@ -11,6 +11,6 @@ struct VfioApSim: ParsableCommand {
             migration series, byte for byte and errno for errno, so that shell scripts, \
             mdevctl and libvirt can be tested on any Linux machine.
             """,
-        subcommands: [MountCommand.self, ExecCommand.self, TopologyCommand.self, DmesgCommand.self,
-                      ExecInnerCommand.self])
+        subcommands: [MountCommand.self, ExecCommand.self, GuestCommand.self, MigrateCommand.self,
+                      MigrationCommand.self, TopologyCommand.self, DmesgCommand.self, ExecInnerCommand.self])
 }

@@ -2,19 +2,22 @@ import APCore
 import Foundation
 import FuseServer
 import Sysfs
+import VFIOMigration
 
 /// One running emulated host: its tree mounted over FUSE and its control socket.
 final class HostServer {
     let host: S390Host
     let mount: FuseMount
     let control: ControlServer
+    let guests: GuestManager
 
     init(host: S390Host, mountpoint: String, runtimeDirectory: String) {
         self.host = host
+        guests = GuestManager(host: host)
         let tree = SysfsTree(host: host)
         mount = FuseMount(fileSystem: tree, mountpoint: mountpoint,
                           options: FuseMount.Options(fsname: "vfio-ap-sim", subtype: "vfio-ap-sim"))
         control = ControlServer(path: ControlPaths.socket(host: host.name, directory: runtimeDirectory),
-                                handler: ControlRequests.handler(for: host))
+                                handler: ControlRequests.handler(for: guests))
     }
 }

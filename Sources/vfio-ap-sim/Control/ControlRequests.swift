@@ -1,15 +1,122 @@
 import APCore
+import SystemPackage
+import VFIOMigration
 
-/// What a host answers on its control socket.
+/// What a host answers on its control socket (docs/CONTROL.md). Kernel
+/// refusals are answered `ERR errno=N text`.
 enum ControlRequests {
-    static func handler(for host: S390Host) -> @Sendable (String) -> Result<String, UserError> {
+    static func handler(for guests: GuestManager) -> @Sendable (String) -> Result<String, UserError> {
         { line in
-            let words = line.split(separator: " ").map(String.init)
-            switch words.first {
-            case "dmesg": return .success(host.dmesg())
-            case "name": return .success(host.name + "\n")
-            default: return .failure(UserError("unknown request '\(line)'"))
+            do {
+                return .success(try answer(Array(line.split(separator: " ").map(String.init)), guests))
+            } catch let e as Errno {
+                return .failure(UserError("errno=\(e.rawValue) \(e.kernelDescription)"))
+            } catch {
+                return .failure(UserError("\(error)"))
             }
+        }
+    }
+
+    static func answer(_ w: [String], _ guests: GuestManager) throws -> String {
+        let host = guests.host
+        let devices = guests.devices
+        func arg(_ i: Int) throws -> String {
+            guard i < w.count else { throw UserError("request '\(w.joined(separator: " "))' needs more arguments") }
+            return w[i]
+        }
+        func int(_ i: Int) throws -> Int {
+            guard let v = Int(try arg(i)) else { throw UserError("'\(w[i])' is not a number") }
+            return v
+        }
+        func state(_ i: Int) throws -> MigrationState {
+            guard let s = MigrationState(name: try arg(i)) else { throw UserError("unknown migration state '\(w[i])'") }
+            return s
+        }
+        switch (w.first, w.count > 1 ? w[1] : "") {
+        case ("name", _): return host.name + "\n"
+        case ("dmesg", _): return host.dmesg()
+        case ("guest", "start"):
+            var options = GuestManager.StartOptions()
+            var mdevs: [String] = []
+            var i = 3
+            while i < w.count {
+                switch w[i] {
+                case "--ignore-requests": options.ignoreDeviceRequests = true
+                case "--paused": options.paused = true
+                case "--migration":
+                    i += 1
+                    guard let m = MigrationSetting(rawValue: try arg(i)) else { throw UserError("--migration takes on, off or auto") }
+                    options.migration = m
+                default: mdevs.append(w[i].lowercased())
+                }
+                i += 1
+            }
+            try guests.start(try arg(2), mdevs: mdevs, options: options)
+            return ""
+        case ("guest", "stop"): try guests.stop(try arg(2)); return ""
+        case ("guest", "pause"): try guests.setPaused(try arg(2), true); return ""
+        case ("guest", "resume"): try guests.setPaused(try arg(2), false); return ""
+        case ("guest", "list"):
+            return guests.guests.map { "\($0.name) \($0.paused ? "paused" : "running") \($0.mdev ?? "-")\n" }.joined()
+        case ("guest", "show"): return try guests.describe(try arg(2))
+        case ("guest", "log"): return try guests.guest(try arg(2)).qemuLog.map { $0 + "\n" }.joined()
+        case ("guest", "info"):
+            let g = try guests.guest(try arg(2))
+            return "\(g.mdev ?? "-") \(g.migration.rawValue)\n"
+        case ("guest", "log-append"):
+            guests.appendLog(try arg(2), w.dropFirst(3).joined(separator: " "))
+            return ""
+        case ("mdev", "exists"):
+            let u = try arg(2).lowercased()
+            return host.read { $0.mdevIndex(uuid: u) != nil } ? "yes\n" : "no\n"
+        case ("mdev", "flags"): return "\(try devices.migrationFlags(try arg(2)).rawValue)\n"
+        case ("mdev", "state"): return "\(try devices.state(try arg(2)))\n"
+        case ("mdev", "set-state"):
+            let opened = try devices.setState(try arg(2), try state(3))
+            return "\(try devices.state(try arg(2)))\(opened ? " data_fd" : "")\n"
+        case ("mdev", "data-size"): return "\(try devices.dataSize(try arg(2)))\n"
+        case ("mdev", "read"):
+            let offset = w.count > 4 ? try int(4) : nil
+            return Hex.encode(try devices.read(try arg(2), count: try int(3), offset: offset)) + "\n"
+        case ("mdev", "write"):
+            guard let bytes = Hex.decode(try arg(3)) else { throw UserError("write takes hex bytes") }
+            let offset = w.count > 4 ? try int(4) : nil
+            return "\(try devices.write(try arg(2), bytes, offset: offset))\n"
+        case ("mdev", "close-fd"): devices.closeFile(try arg(2)); return ""
+        case ("mdev", "reset"): try devices.reset(try arg(2)); return ""
+        default:
+            throw UserError("unknown request '\(w.joined(separator: " "))'")
+        }
+    }
+}
+
+/// Binary data on the line protocol: lower-case hex, "-" for none.
+enum Hex {
+    static func encode(_ bytes: [UInt8]) -> String {
+        bytes.isEmpty ? "-" : bytes.map { KernelFormat.hex($0, width: 2) }.joined()
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        if text == "-" { return [] }
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let hi = hexValue(chars[i]), let lo = hexValue(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
         }
     }
 }

@@ -1,0 +1,160 @@
+import APCore
+import Foundation
+import SystemPackage
+
+/// The simulated QEMU/KVM guests of one host: starting a guest opens its
+/// mdev (VFIO open), stopping it closes it; a device request on the mdev is
+/// honoured by unplugging the device, as QEMU's vfio-ap request handler does,
+/// unless the guest was started to ignore requests.
+public final class GuestManager: @unchecked Sendable {
+    public let host: S390Host
+    public let devices: VFIODeviceTable
+
+    public init(host: S390Host) {
+        self.host = host
+        devices = VFIODeviceTable(host: host)
+        host.deviceRequestHandler = { [weak self] uuid, _ in self?.deviceRequested(uuid) }
+    }
+
+    public struct StartOptions: Sendable {
+        public var ignoreDeviceRequests = false
+        public var migration: MigrationSetting = .auto
+        public var paused = false
+        public init() {}
+    }
+
+    public enum GuestError: Error, CustomStringConvertible, Equatable {
+        case noSuchMdev(String)
+        case noSuchGuest(String)
+        case guestExists(String)
+        case open(String, Errno)
+        case migrationRequiredButUnsupported(String)
+
+        public var description: String {
+            switch self {
+            case .noSuchMdev(let u): return "mediated device '\(u)' not found"
+            case .noSuchGuest(let g): return "no guest named '\(g)'"
+            case .guestExists(let g): return "a guest named '\(g)' is already running"
+            case .open(let u, let e): return "vfio \(u): failed to open the device: \(e.kernelDescription)"
+            case .migrationRequiredButUnsupported(let u):
+                return "vfio \(u): Migration couldn't be initialized for VFIO device, err: -25 (Inappropriate ioctl for device)"
+            }
+        }
+    }
+
+    /// Starts a guest with one mdev: the VFIO open of that mdev. A second
+    /// mdev for the same guest is refused EPERM (one KVM, one matrix mdev).
+    public func start(_ name: String, mdevs: [String], options: StartOptions = StartOptions()) throws {
+        try host.update { s in
+            if s.guests[name] != nil { throw GuestError.guestExists(name) }
+            for u in mdevs where s.mdevIndex(uuid: u) == nil { throw GuestError.noSuchMdev(u) }
+            var g = Guest(name: name, ignoresDeviceRequests: options.ignoreDeviceRequests, migration: options.migration)
+            g.paused = options.paused
+            try s.addGuest(g)
+            // QEMU with enable-migration=on fails to realize the device when
+            // the kernel cannot migrate it.
+            if options.migration == .on, let u = mdevs.first, !VFIODeviceTable.kernelSupportsMigration(s) {
+                s.removeGuest(name)
+                throw GuestError.migrationRequiredButUnsupported(u)
+            }
+        }
+        for u in mdevs {
+            do {
+                try devices.open(u, guest: name)
+            } catch let e as Errno {
+                host.update { $0.removeGuest(name) }
+                for other in mdevs where other != u { devices.close(other) }
+                throw GuestError.open(u, e)
+            }
+        }
+    }
+
+    /// Stops a guest: its QEMU exits and the mdev is closed.
+    public func stop(_ name: String) throws {
+        let uuid = try host.read { s -> String? in
+            guard let g = s.guests[name] else { throw GuestError.noSuchGuest(name) }
+            return g.mdev
+        }
+        if let uuid { devices.close(uuid) }
+        host.update { $0.removeGuest(name) }
+    }
+
+    /// QEMU's vfio-ap request notifier: unplug the device (device_del), which
+    /// closes it; the guest keeps running without it.
+    func deviceRequested(_ uuid: String) {
+        let honour = host.read { s -> Bool in
+            guard let i = s.mdevIndex(uuid: uuid), let g = s.mdevs[i].guest else { return false }
+            return !(s.guests[g]?.ignoresDeviceRequests ?? true)
+        }
+        if honour { devices.close(uuid) }
+    }
+
+    /// Pauses or resumes the VM; QEMU sets its vfio devices to STOP or
+    /// RUNNING on every change (`vfio_vmstate_change`).
+    public func setPaused(_ name: String, _ paused: Bool) throws {
+        let g = try guest(name)
+        guard g.paused != paused else { return }
+        if let u = g.mdev, (try? devices.migrationFlags(u)) != nil {
+            do { try devices.setState(u, paused ? .stop : .running) } catch {
+                // vfio_migration_set_state_or_reset: reset and assume RUNNING.
+                try? devices.reset(u)
+            }
+        }
+        host.update { $0.guests[name]?.paused = paused }
+    }
+
+    public func appendLog(_ name: String, _ line: String) {
+        host.update { s in s.guests[name]?.qemuLog.append(line) }
+    }
+
+    public func guest(_ name: String) throws -> Guest {
+        try host.read { s in
+            guard let g = s.guests[name] else { throw GuestError.noSuchGuest(name) }
+            return g
+        }
+    }
+
+    public var guests: [Guest] { host.read { $0.guests.values.sorted { $0.name < $1.name } } }
+
+    /// `guest show`: the guest's masks and, lszcrypt-like, the AP devices it
+    /// sees with their type and mode.
+    public func describe(_ name: String) throws -> String {
+        try host.read { s in
+            guard let g = s.guests[name] else { throw GuestError.noSuchGuest(name) }
+            var out = "guest: \(g.name)\n"
+            out += "state: \(g.paused ? "paused" : "running")\n"
+            out += "mdev: \(g.mdev ?? "-")\n"
+            out += "APM: \(KernelFormat.mask(g.crycb.adapters))\n"
+            out += "AQM: \(KernelFormat.mask(g.crycb.domains))\n"
+            out += "ADM: \(KernelFormat.mask(g.crycb.controlDomains))\n"
+            out += "CARD.DOMAIN TYPE  MODE\n"
+            out += "----------------------------------\n"
+            for a in g.crycb.adapters.ids {
+                let doms = g.crycb.domains.ids
+                let first = doms.first.flatMap { s.queues[APQN(card: a, domain: $0)]?.hardwareInfo }
+                    ?? s.adapters[a]?.hardwareInfo
+                out += Self.row(KernelFormat.adapter(a), first, s)
+                for d in doms {
+                    let q = APQN(card: a, domain: d)
+                    out += Self.row(q.description, s.queues[q]?.hardwareInfo ?? s.adapters[a]?.hardwareInfo, s)
+                }
+            }
+            return out
+        }
+    }
+
+    static func row(_ id: String, _ hw: HardwareInfo?, _ s: HostState) -> String {
+        let pad = { (t: String, n: Int) in t + String(repeating: " ", count: max(1, n - t.count)) }
+        guard let hw else { return pad(id, 12) + "-     -\n" }
+        let type = APDeviceType.compatible(rawType: hw.apType, qact: s.machine.qact)
+        let name = "CEX\(APDeviceType.generation(type))\(hw.mode?.typeSuffix ?? "")"
+        let mode: String
+        switch hw.mode {
+        case .cca?: mode = "CCA-Coproc"
+        case .accelerator?: mode = "Accelerator"
+        case .ep11?: mode = "EP11-Coproc"
+        case nil: mode = "-"
+        }
+        return pad(id, 12) + pad(name, 6) + mode + "\n"
+    }
+}

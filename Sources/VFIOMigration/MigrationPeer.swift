@@ -1,0 +1,51 @@
+import APCore
+import SystemPackage
+
+/// One side of a live migration as libvirt and QEMU see it: a host with
+/// guests and the VFIO device features of their mdevs. Kernel refusals come
+/// back as `Errno`.
+public protocol MigrationPeer: AnyObject {
+    var hostName: String { get }
+    /// The guest's mdev and migration setting, or nil if there is no such guest.
+    func guestInfo(_ name: String) throws -> (mdev: String?, migration: MigrationSetting)?
+    func mdevExists(_ uuid: String) throws -> Bool
+    func migrationFlags(_ uuid: String) throws -> MigrationFlags
+    func setState(_ uuid: String, _ state: MigrationState) throws
+    func dataSize(_ uuid: String) throws -> UInt64
+    func read(_ uuid: String, count: Int) throws -> [UInt8]
+    func write(_ uuid: String, _ bytes: [UInt8]) throws -> Int
+    func closeFile(_ uuid: String) throws
+    func reset(_ uuid: String) throws
+    func startGuest(_ name: String, mdev: String, options: GuestManager.StartOptions) throws
+    func stopGuest(_ name: String) throws
+    func setPaused(_ name: String, _ paused: Bool) throws
+    func appendLog(_ name: String, _ line: String) throws
+    func kernelLog() throws -> [String]
+}
+
+/// A peer in this process.
+public final class LocalPeer: MigrationPeer {
+    public let guests: GuestManager
+    public init(_ guests: GuestManager) { self.guests = guests }
+
+    public var hostName: String { guests.host.name }
+    public func guestInfo(_ name: String) throws -> (mdev: String?, migration: MigrationSetting)? {
+        guard let g = try? guests.guest(name) else { return nil }
+        return (g.mdev, g.migration)
+    }
+    public func mdevExists(_ uuid: String) throws -> Bool { guests.host.read { $0.mdevIndex(uuid: uuid) != nil } }
+    public func migrationFlags(_ uuid: String) throws -> MigrationFlags { try guests.devices.migrationFlags(uuid) }
+    public func setState(_ uuid: String, _ state: MigrationState) throws { try guests.devices.setState(uuid, state) }
+    public func dataSize(_ uuid: String) throws -> UInt64 { try guests.devices.dataSize(uuid) }
+    public func read(_ uuid: String, count: Int) throws -> [UInt8] { try guests.devices.read(uuid, count: count) }
+    public func write(_ uuid: String, _ bytes: [UInt8]) throws -> Int { try guests.devices.write(uuid, bytes) }
+    public func closeFile(_ uuid: String) throws { guests.devices.closeFile(uuid) }
+    public func reset(_ uuid: String) throws { try guests.devices.reset(uuid) }
+    public func startGuest(_ name: String, mdev: String, options: GuestManager.StartOptions) throws {
+        try guests.start(name, mdevs: [mdev], options: options)
+    }
+    public func stopGuest(_ name: String) throws { try guests.stop(name) }
+    public func setPaused(_ name: String, _ paused: Bool) throws { try guests.setPaused(name, paused) }
+    public func appendLog(_ name: String, _ line: String) throws { guests.appendLog(name, line) }
+    public func kernelLog() throws -> [String] { guests.host.read { $0.log.entries.map { KernelLog.render($0) } } }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+
+struct GuestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guest",
+        abstract: "Simulated KVM guests: start one with an mdev (the VFIO open), stop it, look at it.",
+        subcommands: [Start.self, Stop.self, List.self, Show.self, Log.self, Pause.self, Resume.self])
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a guest with an mdev (VFIO open: EPERM for a second mdev on one guest).")
+        @OptionGroup var target: HostTarget
+        @Flag(name: .long, help: "Ignore device requests: `echo 1 > remove` then blocks until the guest stops.")
+        var ignoreRequests = false
+        @Option(name: .long, help: "QEMU's enable-migration for the vfio-ap device: on, off or auto.")
+        var migration: String = "auto"
+        @Flag(name: .long, help: "Start paused (as QEMU -S).")
+        var paused = false
+        @Argument(help: "The guest's name.") var name: String
+        @Argument(help: "The mdev UUID(s) to pass through.") var mdevs: [String]
+
+        func run() throws {
+            var words = ["guest", "start", name] + mdevs + ["--migration", migration]
+            if ignoreRequests { words.append("--ignore-requests") }
+            if paused { words.append("--paused") }
+            try request(target, words)
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a guest (its mdev is closed: masks cleared, queues reset).")
+        @OptionGroup var target: HostTarget
+        @Argument var name: String
+        func run() throws { try request(target, ["guest", "stop", name]) }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the guests: name, state, mdev.")
+        @OptionGroup var target: HostTarget
+        func run() throws { try request(target, ["guest", "list"]) }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "What the guest sees: its APM/AQM/ADM and its AP queues (lszcrypt-like).")
+        @OptionGroup var target: HostTarget
+        @Argument var name: String
+        func run() throws { try request(target, ["guest", "show", name]) }
+    }
+
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The guest's QEMU log.")
+        @OptionGroup var target: HostTarget
+        @Argument var name: String
+        func run() throws { try request(target, ["guest", "log", name]) }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pause the guest (its migratable device goes to STOP).")
+        @OptionGroup var target: HostTarget
+        @Argument var name: String
+        func run() throws { try request(target, ["guest", "pause", name]) }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Resume the guest (its migratable device goes to RUNNING).")
+        @OptionGroup var target: HostTarget
+        @Argument var name: String
+        func run() throws { try request(target, ["guest", "resume", name]) }
+    }
+}
+
+/// Sends one request to the target host and prints its output; a refusal
+/// is printed as `vfio-ap-sim: <reason>` with exit status 1.
+func request(_ target: HostTarget, _ words: [String]) throws {
+    do {
+        let out = try ControlClient(socket: try target.socketPath()).send(words.joined(separator: " "))
+        FileHandle.standardOutput.write(out.data(using: .utf8)!)
+    } catch let e as UserError {
+        let text = e.description.hasPrefix("errno=") ? String(e.description.drop { $0 != " " }.dropFirst()) : e.description
+        fail(text)
+    }
+}

@@ -1,0 +1,59 @@
+import APCore
+import SystemPackage
+import VFIOMigration
+
+/// A migration peer reached through a host's control socket.
+final class RemotePeer: MigrationPeer {
+    let hostName: String
+    let client: ControlClient
+
+    init(hostName: String, client: ControlClient) {
+        self.hostName = hostName
+        self.client = client
+    }
+
+    /// Sends a request; a kernel refusal comes back as its Errno.
+    func send(_ words: String...) throws -> String {
+        do {
+            return try client.send(words.joined(separator: " "))
+        } catch let e as UserError where e.description.hasPrefix("errno=") {
+            let number = e.description.dropFirst(6).prefix { $0.isNumber }
+            throw Errno(rawValue: Int32(number) ?? Errno.ioError.rawValue)
+        }
+    }
+
+    func guestInfo(_ name: String) throws -> (mdev: String?, migration: MigrationSetting)? {
+        guard let reply = try? send("guest", "info", name) else { return nil }
+        let w = reply.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        guard w.count == 2 else { return nil }
+        return (w[0] == "-" ? nil : w[0], MigrationSetting(rawValue: w[1]) ?? .auto)
+    }
+    func mdevExists(_ uuid: String) throws -> Bool { try send("mdev", "exists", uuid) == "yes\n" }
+    func migrationFlags(_ uuid: String) throws -> MigrationFlags {
+        MigrationFlags(rawValue: UInt64(try send("mdev", "flags", uuid).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0)
+    }
+    func setState(_ uuid: String, _ state: MigrationState) throws { _ = try send("mdev", "set-state", uuid, "\(state)") }
+    func dataSize(_ uuid: String) throws -> UInt64 {
+        UInt64(try send("mdev", "data-size", uuid).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+    func read(_ uuid: String, count: Int) throws -> [UInt8] {
+        Hex.decode(try send("mdev", "read", uuid, "\(count)").trimmingCharacters(in: .whitespacesAndNewlines)) ?? []
+    }
+    func write(_ uuid: String, _ bytes: [UInt8]) throws -> Int {
+        Int(try send("mdev", "write", uuid, Hex.encode(bytes)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+    func closeFile(_ uuid: String) throws { _ = try send("mdev", "close-fd", uuid) }
+    func reset(_ uuid: String) throws { _ = try send("mdev", "reset", uuid) }
+    func startGuest(_ name: String, mdev: String, options: GuestManager.StartOptions) throws {
+        var words = ["guest", "start", name, mdev, "--migration", options.migration.rawValue]
+        if options.paused { words.append("--paused") }
+        if options.ignoreDeviceRequests { words.append("--ignore-requests") }
+        _ = try client.send(words.joined(separator: " "))
+    }
+    func stopGuest(_ name: String) throws { _ = try send("guest", "stop", name) }
+    func setPaused(_ name: String, _ paused: Bool) throws { _ = try send("guest", paused ? "pause" : "resume", name) }
+    func appendLog(_ name: String, _ line: String) throws { _ = try send("guest", "log-append", name, line) }
+    func kernelLog() throws -> [String] { try send("dmesg").split(separator: "\n").map(String.init) }
+}
+
+import Foundation
