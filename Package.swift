@@ -32,6 +32,7 @@ let package = Package(
         .testTarget(name: "SysfsTests", dependencies: ["Sysfs", "APCore"]),
         .testTarget(name: "VFIOMigrationTests", dependencies: ["VFIOMigration", "APCore"]),
         .testTarget(name: "FuseServerTests", dependencies: ["FuseServer", "Sysfs"]),
+        .testTarget(name: "MigrationEndToEndTests", dependencies: ["vfio-ap-sim", "VFIOMigration", "APCore"]),
         .testTarget(name: "MountTests", dependencies: ["vfio-ap-sim", "FuseServer", "Sysfs", "APCore"]),
     ],
     swiftLanguageModes: [.v5]
