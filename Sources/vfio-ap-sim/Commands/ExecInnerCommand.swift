@@ -28,9 +28,14 @@ struct ExecInnerCommand: ParsableCommand {
             server.control.stop()
             fail("\(error)")
         }
+        // `vfio-ap-sim` itself is reachable inside, for `vfio-ap-sim dmesg` and friends.
+        let exeDir = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+            .split(separator: "/").dropLast().joined(separator: "/")
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/" + exeDir
         let status = ExecInnerCommand.spawn(argv, environment: [
             ControlPaths.hostVariable: host.name,
             ControlPaths.runtimeDirVariable: runtimeDir,
+            "PATH": path,
         ])
         server.mount.stop()
         server.control.stop()
