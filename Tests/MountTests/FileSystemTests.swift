@@ -197,6 +197,56 @@ final class FileSystemTests: XCTestCase {
         assertCleanStop(f)
     }
 
+    /// Size limits and metadata operations (kernfs-details.md §1–§4, §10):
+    /// a text attribute never gives more than 4095 bytes (cut mid-line), a
+    /// write reaches store with at most 4096 bytes (short write), chmod is
+    /// stored and then decides EACCES, user.* xattrs are EOPNOTSUPP.
+    func testLimitsAndMetadata() throws {
+        let f = try mount("limits")
+        let out = try python(f, """
+            T = S + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/"
+            u = "\(Expected.uuid1)"
+            m = S + "/devices/vfio_ap/matrix/" + u + "/"
+            w(S + "/bus/ap/apmask", "\\n")                  # all zeros: never refused
+            r(S + "/bus/ap/apmask")
+            w(T + "create", u)
+            w(m + "ap_config", "0x" + "f" * 16 + ",0xffff,\\n")   # 64 x 16 APQNs = 8192 bytes
+            with open(m + "matrix", "rb") as fh: d = fh.read()
+            print(len(d), d[-16:])
+            w(m + "ap_config", "," * 10000)                  # one store of 4096 bytes
+            r(m + "matrix")                                  # empty: ",,," cleared the masks
+            a = S + "/bus/ap/apmask"
+            e(os.chmod, a, 0o444)
+            print(oct(os.stat(a).st_mode))
+            w(a, "-5")                                       # root too: the mode decides
+            e(os.chmod, a, 0o644)
+            w(a, "+5")
+            e(os.truncate, a, 0)
+            print(os.stat(a).st_size)
+            e(os.setxattr, a, "user.note", b"x")            # EOPNOTSUPP (python names 95 ENOTSUP)
+            print(os.stat(S + "/devices/ap").st_nlink)      # subdirectories + 2
+            """)
+        XCTAssertEqual(out, """
+            ok 1
+            0x0000000000000000000000000000000000000000000000000000000000000000
+            ok 36
+            ok 27
+            4095 b'\\n1f.000e\\n1f.000f'
+            ok 4096
+            ok
+            0o100444
+            open EACCES
+            ok
+            ok 2
+            ok
+            4096
+            ENOTSUP
+            4
+
+            """)
+        assertCleanStop(f)
+    }
+
     /// A non-root writer meets the mode bits (0644/0200 root): EACCES; reads
     /// of 0444/0644 files work.
     func testNonRootWriterIsRefused() throws {
