@@ -110,6 +110,12 @@ final class InodeTable: Sendable {
         }
     }
 
+    /// The bound paths strictly below `path`.
+    func knownPaths(below path: String) -> [String] {
+        let prefix = path == "/" ? "/" : path + "/"
+        return storage.withLock { s in s.byPath.keys.filter { $0.hasPrefix(prefix) && $0 != path } }
+    }
+
     var count: Int { storage.withLock { $0.nodes.count } }
 
     private static func detach(_ inode: UInt64, in s: inout Storage) {

@@ -279,8 +279,12 @@ final class RequestHandler: @unchecked Sendable {
     /// node gets a new inode) and queues the kernel invalidations.
     func treeChanged(_ changes: ChangeSet) {
         var notices: [Invalidator.Notice] = []
-        // Deepest first, so a directory is empty when its own delete goes out.
-        let removed = changes.removed.sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
+        // Every known node below a removed one goes too, deepest first, so a
+        // directory is empty when its own delete goes out (the kernel refuses
+        // to delete a directory with a live child: ENOTEMPTY).
+        var all = Set(changes.removed)
+        for path in changes.removed where path != "/" { all.formUnion(inodes.knownPaths(below: path)) }
+        let removed = all.sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
         for path in removed where path != "/" {
             guard let parent = inodes.inode(ofPath: TreePath.parent(path)) else { continue }
             let name = TreePath.name(path)
