@@ -40,7 +40,9 @@ final class NextStateTableTests: XCTestCase {
     func testFullFlagsUseOptionalStates() throws {
         let all: MigrationFlags = [.stopCopy, .p2p, .preCopy]
         XCTAssertEqual(try NextStateTable.path(from: .running, to: .stop, flags: all), [.runningP2P, .stop])
-        XCTAssertEqual(try NextStateTable.path(from: .running, to: .stopCopy, flags: all), [.preCopy, .preCopyP2P, .stopCopy])
+        // vfio-migration.md §2.5: table[RUNNING][STOP_COPY] is RUNNING_P2P, not PRE_COPY.
+        XCTAssertEqual(try NextStateTable.path(from: .running, to: .stopCopy, flags: all), [.runningP2P, .stop, .stopCopy])
+        XCTAssertEqual(try NextStateTable.path(from: .preCopy, to: .stopCopy, flags: all), [.preCopyP2P, .stopCopy])
         XCTAssertThrowsError(try NextStateTable.next(from: .stopCopy, to: .preCopy, flags: all))
     }
 }
