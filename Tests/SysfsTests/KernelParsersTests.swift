@@ -234,6 +234,10 @@ final class KernelParsersTests: XCTestCase {
         XCTAssertNil(try KernelParsers.driverOverride([0, 0x41]), "a C string: empty")
         XCTAssertEqual(try KernelParsers.driverOverride(bytes(String(repeating: "a", count: 4094))), String(repeating: "a", count: 4094))
         assertErrno(.invalidArgument, "PAGE_SIZE - 1") { try KernelParsers.driverOverride(bytes(String(repeating: "a", count: 4095))) }
+        assertErrno(.invalidArgument, "the write's count counts, NULs included") {
+            try KernelParsers.driverOverride(bytes("vfio_ap") + [UInt8](repeating: 0, count: 4088))
+        }
+        XCTAssertEqual(try KernelParsers.driverOverride(bytes("vfio_ap") + [UInt8](repeating: 0, count: 4087)), "vfio_ap")
     }
 
     func testDeviceName() {

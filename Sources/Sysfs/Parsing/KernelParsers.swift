@@ -191,8 +191,10 @@ public enum KernelParsers {
     /// `driver_set_override`: at most PAGE_SIZE - 2 bytes; cut at the first
     /// `\n`; empty clears (nil).
     public static func driverOverride(_ bytes: [UInt8]) throws -> String? {
+        // drivers/base/driver.c driver_set_override: `len >= PAGE_SIZE - 1`
+        // tests the write's count, before strlen() looks for a NUL.
+        guard bytes.count < 4095 else { throw Errno.invalidArgument }
         let s = cString(bytes)
-        guard s.count < 4095 else { throw Errno.invalidArgument }
         let line = s.prefix { $0 != 0x0a }
         if line.isEmpty { return nil }
         return String(decoding: line, as: UTF8.self)
