@@ -24,7 +24,7 @@ final class ErrnoTests: XCTestCase {
 
     func python(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let r = try Simulator.python(Self.setup + script, file: file, line: line)
-        XCTAssertEqual(r.stderrWithoutFuseNoise, "", file: file, line: line)
+        XCTAssertEqual(r.stderr, "", file: file, line: line)
         XCTAssertEqual(r.status, 0, file: file, line: line)
         XCTAssertTrue(r.stdout.hasPrefix(Self.setupOutput), "setup: \(r.stdout)", file: file, line: line)
         return String(r.stdout.dropFirst(Self.setupOutput.count))

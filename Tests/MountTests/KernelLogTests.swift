@@ -59,7 +59,7 @@ final class KernelLogTests: XCTestCase {
             \(dmesg)
             """], timeout: 30)
         XCTAssertEqual(r.status, 0)
-        XCTAssertEqual(r.stderrWithoutFuseNoise, "")
+        XCTAssertEqual(r.stderr, "")
         let sections = r.stdout.components(separatedBy: "== ").dropFirst().map { s -> (String, String) in
             let nl = s.firstIndex(of: "\n")!
             return (String(s[..<nl]), String(s[s.index(after: nl)...]))
@@ -110,7 +110,7 @@ final class KernelLogTests: XCTestCase {
             "\(Simulator.binary)" dmesg
             """], timeout: 30)
         XCTAssertEqual(r.status, 0)
-        XCTAssertEqual(r.stderrWithoutFuseNoise, "")
+        XCTAssertEqual(r.stderr, "")
         let head = "refused\n" + Expected.apmaskSecured
         XCTAssertTrue(r.stdout.hasPrefix(head), r.stdout)
         XCTAssertEqual(messages(String(r.stdout.dropFirst(head.count))), [

@@ -33,7 +33,7 @@ final class ShellMessageTests: XCTestCase {
             cat matrix
             """)
         XCTAssertEqual(r.stdout, "")
-        XCTAssertEqual(r.stderrWithoutFuseNoise, """
+        XCTAssertEqual(r.stderr, """
             bash: line 10: echo: write error: Invalid argument
             bash: line 11: echo: write error: Numerical result out of range
             bash: line 12: echo: write error: No such device

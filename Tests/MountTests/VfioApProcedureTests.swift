@@ -108,7 +108,7 @@ final class VfioApProcedureTests: XCTestCase {
 
     func runProcedure(masks: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try Simulator.sh("set -eu\n" + masks + "\n" + Self.procedure, file: file, line: line)
-        XCTAssertEqual(r.stderrWithoutFuseNoise, "", file: file, line: line)
+        XCTAssertEqual(r.stderr, "", file: file, line: line)
         XCTAssertEqual(r.status, 0, file: file, line: line)
         XCTAssertEqual(r.stdout, Self.transcript, file: file, line: line)
     }

@@ -7,16 +7,6 @@ struct ProcessResult {
     var stdout: String
     var stderr: String
     var timedOut: Bool
-
-    /// libfuse's complaint when a cache invalidation of a removed mdev
-    /// directory fails (FuseServer sends notify_delete for the directory
-    /// while a child dentry is still in use; the kernel answers ENOTEMPTY).
-    /// Known bug, shown by FileSystemTests.testRemovingAnMdevPrintsNothingOnStderr;
-    /// other tests look past it.
-    static let fuseNotifyNoise = "fuse: writing device: Directory not empty\n"
-
-    /// stderr without that known libfuse line.
-    var stderrWithoutFuseNoise: String { stderr.replacingOccurrences(of: Self.fuseNotifyNoise, with: "") }
 }
 
 /// Collects everything a pipe delivers, on a background thread, so that a
