@@ -37,7 +37,12 @@ public final class GuestManager: @unchecked Sendable {
             case .guestExists(let g): return "a guest named '\(g)' is already running"
             case .open(let u, let e): return "vfio \(u): failed to open the device: \(e.kernelDescription)"
             case .migrationRequiredButUnsupported(let u):
-                return "vfio \(u): Migration couldn't be initialized for VFIO device, err: -25 (Inappropriate ioctl for device)"
+                // QEMU vfio_migration_realize: ENOTTY from the migration
+                // feature query gets its own message (the "couldn't be
+                // initialized, err: %d" one is for other errors), and with
+                // enable-migration=on vfio_block_migration fails realize with
+                // it; vfio_ap_realize prepends VFIO_MSG_PREFIX ("vfio %s: ").
+                return "vfio \(u): \(u): VFIO migration is not supported in kernel"
             }
         }
     }
