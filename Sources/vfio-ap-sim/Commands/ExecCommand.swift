@@ -19,7 +19,7 @@ struct ExecCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The host's name (default: the topology's name).", valueName: "name"))
     var name: String?
 
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after `--`.")
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after `--`.")
     var command: [String] = []
 
     func validate() throws {

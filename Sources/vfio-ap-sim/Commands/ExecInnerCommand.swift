@@ -11,7 +11,7 @@ struct ExecInnerCommand: ParsableCommand {
 
     @OptionGroup var topologyOptions: TopologyOptions
     @Option var name: String?
-    @Argument(parsing: .captureForPassthrough) var command: [String] = []
+    @Argument(parsing: .postTerminator) var command: [String] = []
 
     func run() throws {
         let argv = ExecCommand.strip(command)

@@ -29,8 +29,11 @@ enum ControlRequests {
             return v
         }
         func state(_ i: Int) throws -> MigrationState {
-            guard let s = MigrationState(name: try arg(i)) else { throw UserError("unknown migration state '\(w[i])'") }
-            return s
+            if let s = MigrationState(name: try arg(i)) { return s }
+            // A number past the uAPI enum reaches the kernel, which refuses it
+            // (vfio_mig_get_next_state: new_state out of range).
+            if UInt32(w[i]) != nil { throw Errno.invalidArgument }
+            throw UserError("unknown migration state '\(w[i])'")
         }
         switch (w.first, w.count > 1 ? w[1] : "") {
         case ("name", _): return host.name + "\n"
