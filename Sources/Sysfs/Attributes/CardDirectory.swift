@@ -50,7 +50,8 @@ enum CardDirectory {
                 if let f = fixed.first(where: { $0.name == n }) { return f.make() }
                 guard case .queue(let q)? = s.parseDeviceName(n), q.card == id else { return nil }
                 return host.read { st in st.queues[q] == nil ? nil : .directory(QueueDirectory.make(host, st, q)) }
-            })
+            },
+            subdirectories: { host.read { $0.queueAPQNs(ofCard: id).count } })
     }
 
     /// zcrypt_card.c group {type, online, load}, then CCA {serialnr} or EP11

@@ -64,7 +64,8 @@ enum SysfsLayout {
                         case nil: return nil
                         }
                     }
-                })),
+                },
+                subdirectories: { 0 })),
             .directory("drivers", SysfsDirectory(APDriverName.allCases.map { d in
                 .directory(d.rawValue, apDriver(host, d))
             })),
@@ -110,7 +111,8 @@ enum SysfsLayout {
             child: { n in
                 if let f = fixed.first(where: { $0.name == n }) { return f.make() }
                 return host.read { st in target(st, n).map { .symlink($0) } }
-            })
+            },
+            subdirectories: { 0 })
     }
 
     /// /sys/devices/ap: the AP root device and its cards.
@@ -131,7 +133,8 @@ enum SysfsLayout {
                     guard case .card(let id)? = st.parseDeviceName(n), st.hasCardDevice(id) else { return nil }
                     return .directory(CardDirectory.make(host, st, card: id))
                 }
-            })
+            },
+            subdirectories: { host.read { st in st.adapters.keys.filter(st.hasCardDevice).count } })
     }
 
     // MARK: - matrix and mdev buses

@@ -47,16 +47,25 @@ public struct SysfsAttribute {
 public struct SysfsDirectory {
     public var list: () -> [DirectoryEntry]
     public var child: (String) -> SysfsNode?
+    /// How many entries are directories (for `nlink`), without listing a
+    /// large directory on every stat.
+    public var subdirectoryCount: () -> Int
 
-    public init(list: @escaping () -> [DirectoryEntry], child: @escaping (String) -> SysfsNode?) {
+    /// `subdirectories` defaults to counting the listing; large directories
+    /// give a cheaper count.
+    public init(list: @escaping () -> [DirectoryEntry], child: @escaping (String) -> SysfsNode?,
+                subdirectories: (() -> Int)? = nil) {
         self.list = list
         self.child = child
+        self.subdirectoryCount = subdirectories ?? { list().filter { $0.type == .directory }.count }
     }
 
     /// A directory of fixed entries, built lazily.
     public init(_ entries: [Entry]) {
         self.list = { entries.map { DirectoryEntry(name: $0.name, type: $0.type) } }
         self.child = { name in entries.first { $0.name == name }?.make() }
+        let subdirectories = entries.filter { $0.type == .directory }.count
+        self.subdirectoryCount = { subdirectories }
     }
 
     /// One named entry whose node is built only when looked up.

@@ -45,8 +45,7 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
             var st: NodeStat
             switch node {
             case .directory(let d):
-                let subdirs = d.list().filter { $0.type == .directory }.count
-                st = NodeStat(type: .directory, mode: 0o755, size: 0, nlink: 2 + subdirs)
+                st = NodeStat(type: .directory, mode: 0o755, size: 0, nlink: 2 + d.subdirectoryCount())
             case .attribute(let a):
                 st = NodeStat(type: .regularFile, mode: a.mode, size: 4096, nlink: 1)
             case .symlink:
