@@ -28,56 +28,44 @@ struct GuestCommand: ParsableCommand {
         }
     }
 
-    struct Stop: ParsableCommand {
+    struct Stop: HostRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Stop a guest (its mdev is closed: masks cleared, queues reset).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
-        func run() throws { try request(target, ["guest", "stop", name]) }
+        var requestWords: [String] { ["guest", "stop", name] }
     }
 
-    struct List: ParsableCommand {
+    struct List: HostRequestCommand {
         static let configuration = CommandConfiguration(abstract: "List the guests: name, state, mdev.")
         @OptionGroup var target: HostTarget
-        func run() throws { try request(target, ["guest", "list"]) }
+        var requestWords: [String] { ["guest", "list"] }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: HostRequestCommand {
         static let configuration = CommandConfiguration(abstract: "What the guest sees: its APM/AQM/ADM and its AP queues (lszcrypt-like).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
-        func run() throws { try request(target, ["guest", "show", name]) }
+        var requestWords: [String] { ["guest", "show", name] }
     }
 
-    struct Log: ParsableCommand {
+    struct Log: HostRequestCommand {
         static let configuration = CommandConfiguration(abstract: "The guest's QEMU log.")
         @OptionGroup var target: HostTarget
         @Argument var name: String
-        func run() throws { try request(target, ["guest", "log", name]) }
+        var requestWords: [String] { ["guest", "log", name] }
     }
 
-    struct Pause: ParsableCommand {
+    struct Pause: HostRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Pause the guest (its migratable device goes to STOP).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
-        func run() throws { try request(target, ["guest", "pause", name]) }
+        var requestWords: [String] { ["guest", "pause", name] }
     }
 
-    struct Resume: ParsableCommand {
+    struct Resume: HostRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Resume the guest (its migratable device goes to RUNNING).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
-        func run() throws { try request(target, ["guest", "resume", name]) }
-    }
-}
-
-/// Sends one request to the target host and prints its output; a refusal
-/// is printed as `vfio-ap-sim: <reason>` with exit status 1.
-func request(_ target: HostTarget, _ words: [String]) throws {
-    do {
-        let out = try ControlClient(socket: try target.socketPath()).send(words.joined(separator: " "))
-        FileHandle.standardOutput.write(out.data(using: .utf8)!)
-    } catch let e as UserError {
-        let text = e.description.hasPrefix("errno=") ? String(e.description.drop { $0 != " " }.dropFirst()) : e.description
-        fail(text)
+        var requestWords: [String] { ["guest", "resume", name] }
     }
 }

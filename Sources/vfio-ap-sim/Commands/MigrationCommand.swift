@@ -16,35 +16,35 @@ struct MigrationCommand: ParsableCommand {
         subcommands: [GetState.self, SetState.self, DataSize.self, Flags.self, Save.self, Resume.self,
                       CloseFD.self, Decode.self])
 
-    struct GetState: ParsableCommand {
+    struct GetState: HostRequestCommand {
         static let configuration = CommandConfiguration(commandName: "get-state", abstract: "Print the device's migration state.")
         @OptionGroup var target: HostTarget
         @Argument var uuid: String
-        func run() throws { try request(target, ["mdev", "state", uuid]) }
+        var requestWords: [String] { ["mdev", "state", uuid] }
     }
 
-    struct SetState: ParsableCommand {
+    struct SetState: HostRequestCommand {
         static let configuration = CommandConfiguration(
             commandName: "set-state",
             abstract: "Request a migration state; prints the state reached and `data_fd` when a stream was opened.")
         @OptionGroup var target: HostTarget
         @Argument var uuid: String
         @Argument var state: String
-        func run() throws { try request(target, ["mdev", "set-state", uuid, state]) }
+        var requestWords: [String] { ["mdev", "set-state", uuid, state] }
     }
 
-    struct DataSize: ParsableCommand {
+    struct DataSize: HostRequestCommand {
         static let configuration = CommandConfiguration(commandName: "data-size", abstract: "Print stop_copy_length (8 + 16 per APQN of the guest matrix).")
         @OptionGroup var target: HostTarget
         @Argument var uuid: String
-        func run() throws { try request(target, ["mdev", "data-size", uuid]) }
+        var requestWords: [String] { ["mdev", "data-size", uuid] }
     }
 
-    struct Flags: ParsableCommand {
+    struct Flags: HostRequestCommand {
         static let configuration = CommandConfiguration(abstract: "Print the migration flags (1 = STOP_COPY).")
         @OptionGroup var target: HostTarget
         @Argument var uuid: String
-        func run() throws { try request(target, ["mdev", "flags", uuid]) }
+        var requestWords: [String] { ["mdev", "flags", uuid] }
     }
 
     struct Save: ParsableCommand {
@@ -91,11 +91,11 @@ struct MigrationCommand: ParsableCommand {
         }
     }
 
-    struct CloseFD: ParsableCommand {
+    struct CloseFD: HostRequestCommand {
         static let configuration = CommandConfiguration(commandName: "close-fd", abstract: "Close the data fd the host keeps for the mdev.")
         @OptionGroup var target: HostTarget
         @Argument var uuid: String
-        func run() throws { try request(target, ["mdev", "close-fd", uuid]) }
+        var requestWords: [String] { ["mdev", "close-fd", uuid] }
     }
 
     struct Decode: ParsableCommand {
