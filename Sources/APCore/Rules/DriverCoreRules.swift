@@ -3,7 +3,7 @@ import SystemPackage
 /// Generic driver-core behaviour (drivers/base/bus.c, lib/kobject_uevent.c).
 extension HostState {
     public mutating func setDriversAutoprobe(bus: String, _ on: Bool) {
-        bus == "" ? () : (self.bus.driversAutoprobe[bus] = on)
+        self.bus.driversAutoprobe[bus] = on
         record(.busAttributes)
     }
 

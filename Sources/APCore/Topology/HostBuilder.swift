@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// Boots a host from a topology: the AP bus scan creates card and queue
 /// devices and probes them, then the topology's mdevs are set up through
@@ -46,7 +47,8 @@ public enum HostBuilder {
             if let m = o.masterKeys { q.masterKeys = m }
             s.queues[o.apqn] = q
         }
-        if t.driverOverridesNeedAllOnesMasks(s) {
+        // ap_queue.c driver_override_store refuses an override while the masks are in use.
+        if s.driverOverrideCount > 0 && s.masksInUse {
             throw TopologyError(file: file, field: "queues", message: "driver_override needs apmask and aqmask all ones (ap_bus.c refuses it otherwise)")
         }
         // ap_scan_domains: device_add probes each queue; a configured queue
@@ -85,13 +87,5 @@ public enum HostBuilder {
         }
         s.changes.removeAll()
         return S390Host(name: name ?? t.name, state: s)
-    }
-}
-
-import SystemPackage
-
-extension Topology {
-    func driverOverridesNeedAllOnesMasks(_ s: HostState) -> Bool {
-        s.driverOverrideCount > 0 && s.masksInUse
     }
 }

@@ -1,4 +1,5 @@
 import APCore
+import SystemPackage
 
 /// /sys/kernel/iommu_groups: one emulated-IOMMU group per mdev
 /// (`vfio_noiommu_group_alloc`, drivers/iommu/iommu.c group attributes).
@@ -21,9 +22,7 @@ enum IommuGroups {
             // No group device has dev->iommu: empty.
             .attribute("reserved_regions", .readOnly { "" }),
             // No default domain.
-            .attribute("type", .readWrite({ "unknown\n" }) { _ in throw SystemPackage.Errno.invalidArgument }),
+            .attribute("type", .readWrite({ "unknown\n" }) { _ in throw Errno.invalidArgument }),
         ])
     }
 }
-
-import SystemPackage

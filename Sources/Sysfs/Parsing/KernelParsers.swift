@@ -96,8 +96,8 @@ public enum KernelParsers {
         if at(s, i) == 0x2d { negative = true; digitPos = i + 1 }
         guard isDigit(at(s, digitPos)) else { return nil }
         let (base, start) = detectBase ? fixupRadix(s, digitPos) : (10, digitPos)
-        let (value, count, _) = parseDigits(s, start, base: base)
-        guard count > 0 || base == 8 else { return nil }
+        // A digit is known to follow, so at least one is consumed.
+        let (value, _, _) = parseDigits(s, start, base: base)
         let v = negative ? 0 &- value : value
         return Int32(truncatingIfNeeded: v)
     }

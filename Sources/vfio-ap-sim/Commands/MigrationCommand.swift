@@ -1,6 +1,7 @@
 import APCore
 import ArgumentParser
 import Foundation
+import SystemPackage
 import VFIOMigration
 
 struct MigrationCommand: ParsableCommand {
@@ -115,5 +116,3 @@ func describe(_ error: Error) -> String {
     if let e = error as? Errno { return e.kernelDescription }
     return "\(error)"
 }
-
-import SystemPackage

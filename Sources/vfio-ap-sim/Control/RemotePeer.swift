@@ -1,4 +1,5 @@
 import APCore
+import Foundation
 import SystemPackage
 import VFIOMigration
 
@@ -55,5 +56,3 @@ final class RemotePeer: MigrationPeer {
     func appendLog(_ name: String, _ line: String) throws { _ = try send("guest", "log-append", name, line) }
     func kernelLog() throws -> [String] { try send("dmesg").split(separator: "\n").map(String.init) }
 }
-
-import Foundation
