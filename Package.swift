@@ -28,12 +28,17 @@ let package = Package(
                           dependencies: ["APCore", "Sysfs", "FuseServer", "VFIOMigration",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "APCoreTests", dependencies: ["APCore"]),
-        .testTarget(name: "SysfsTests", dependencies: ["Sysfs", "APCore"]),
-        .testTarget(name: "VFIOMigrationTests", dependencies: ["VFIOMigration", "APCore"]),
+        // Helpers shared by the test targets (errno assertions, hosts from
+        // YAML, subprocesses, mounted simulators); not a test target itself.
+        .target(name: "TestSupport",
+                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")],
+                path: "Tests/TestSupport"),
+        .testTarget(name: "APCoreTests", dependencies: ["APCore", "TestSupport"]),
+        .testTarget(name: "SysfsTests", dependencies: ["Sysfs", "APCore", "TestSupport"]),
+        .testTarget(name: "VFIOMigrationTests", dependencies: ["VFIOMigration", "APCore", "TestSupport"]),
         .testTarget(name: "FuseServerTests", dependencies: ["FuseServer", "Sysfs"]),
-        .testTarget(name: "MigrationEndToEndTests", dependencies: ["vfio-ap-sim", "VFIOMigration", "APCore"]),
-        .testTarget(name: "MountTests", dependencies: ["vfio-ap-sim", "FuseServer", "Sysfs", "APCore"]),
+        .testTarget(name: "MigrationEndToEndTests", dependencies: ["vfio-ap-sim", "VFIOMigration", "APCore", "TestSupport"]),
+        .testTarget(name: "MountTests", dependencies: ["vfio-ap-sim", "FuseServer", "Sysfs", "APCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 import APCore
+import TestSupport
 import XCTest
 
 final class APMaskTests: XCTestCase {

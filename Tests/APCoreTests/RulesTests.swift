@@ -1,5 +1,6 @@
 import APCore
 import SystemPackage
+import TestSupport
 import XCTest
 
 /// The host's kernel rules, driven through `S390Host.update` as the sysfs

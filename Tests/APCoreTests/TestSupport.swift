@@ -1,25 +1,5 @@
 import APCore
-import SystemPackage
-import XCTest
-
-/// Asserts that `body` throws exactly the errno `expected`.
-func assertErrno<T>(_ expected: Errno, _ message: String = "", file: StaticString = #filePath, line: UInt = #line,
-                    _ body: () throws -> T) {
-    do {
-        let v = try body()
-        XCTFail("expected \(expected) but got \(v) \(message)", file: file, line: line)
-    } catch let e as Errno {
-        XCTAssertEqual(e, expected, message, file: file, line: line)
-    } catch {
-        XCTFail("expected \(expected) but got \(error) \(message)", file: file, line: line)
-    }
-}
-
-/// A host from inline topology YAML.
-func makeHost(_ yaml: String, file: String = "inline.yaml") throws -> S390Host {
-    let t = try TopologyDecoder(file: file).decode(yaml)
-    return try HostBuilder.build(t, file: file)
-}
+import TestSupport
 
 /// Two CEX8 adapters (05 CCA, 06 accelerator), usage domains 04 and 47,
 /// control domains 04, 47, 80; masks all ones.
@@ -40,11 +20,6 @@ let q0504 = APQN(card: 5, domain: 4)
 let q0547 = APQN(card: 5, domain: 0x47)
 let q0604 = APQN(card: 6, domain: 4)
 let q0647 = APQN(card: 6, domain: 0x47)
-
-extension APMask {
-    /// All ones except `ids`.
-    static func allBut(_ ids: Int...) -> APMask { APMask.allOnes.subtracting(APMask(ids: ids)) }
-}
 
 extension S390Host {
     var state: HostState { read { $0 } }

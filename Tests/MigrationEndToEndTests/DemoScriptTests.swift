@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs every demo/ script against the built binary: each must pass its own
@@ -7,12 +8,12 @@ final class DemoScriptTests: XCTestCase {
     let u = exampleUUID
 
     func runScript(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
-        try Paths.requireFuse()
+        try Simulator.requireFuse()
         let tmp = NSTemporaryDirectory() + "vfio-ap-sim-e2e-demo-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let r = try ProcessRunner.run(["/bin/bash", Paths.demo + "/" + name],
-                                      environment: ["VFIO_AP_SIM": Paths.binary, "TMPDIR": tmp],
+                                      environment: ["VFIO_AP_SIM": Simulator.binary, "TMPDIR": tmp],
                                       currentDirectory: Paths.repository, timeout: 60, file: file, line: line)
         let lines = r.lines
         XCTAssertEqual(r.status, 0, "\(name) failed:\n\(r.stdout)\n\(r.stderr)", file: file, line: line)

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 import XCTest
 
 /// Dynamic configuration of a running guest through a mounted host: what the
@@ -10,7 +11,7 @@ import XCTest
 /// and with one that ignores it.
 final class HotPlugTests: LabTestCase {
     let u = exampleUUID
-    var host: Host!
+    var host: MountFixture!
     var mdev: String { "devices/vfio_ap/matrix/\(u)" }
 
     override func setUpWithError() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `vfio-ap-sim migrate` between two mounted hosts, for every row of the
@@ -36,7 +37,7 @@ final class LiveMigrationTests: LabTestCase {
         return out
     }
 
-    func assertStillOnSource(_ src: Host, _ dst: String, guest: String = "g1", checkState: Bool = true,
+    func assertStillOnSource(_ src: MountFixture, _ dst: String, guest: String = "g1", checkState: Bool = true,
                              file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(try guestList(src.name), ["\(guest) running \(u)"], "the guest keeps running on the source", file: file, line: line)
         XCTAssertEqual(try guestList(dst), [], "no guest is left on the destination", file: file, line: line)

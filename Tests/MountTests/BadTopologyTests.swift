@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// A bad topology is reported (file, field, value) before anything is

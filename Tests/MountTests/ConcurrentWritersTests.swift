@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// Many writers at once (the kernel serialises them with `ap_attr_mutex` and

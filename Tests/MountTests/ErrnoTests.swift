@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// Every errno of kernel-sysfs.md §9 as a program meets it: python's

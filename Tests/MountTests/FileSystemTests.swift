@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// kernfs behaviour through a `vfio-ap-sim mount` at a temporary directory

@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// The kernel log as `vfio-ap-sim dmesg` prints it inside exec

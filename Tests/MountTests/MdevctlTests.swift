@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// mdevctl (Debian 12: 1.2.0), unmodified, against the emulated tree inside

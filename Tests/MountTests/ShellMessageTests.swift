@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// What a shell user sees: bash's `echo` reports the store's errno with

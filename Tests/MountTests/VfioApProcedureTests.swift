@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 
 /// The "Example" of Documentation/arch/s390/vfio-ap.rst, commands exactly as

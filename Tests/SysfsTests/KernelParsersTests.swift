@@ -1,6 +1,7 @@
 import APCore
 import Sysfs
 import SystemPackage
+import TestSupport
 import XCTest
 
 /// kernel-sysfs.md §8: every example, accepted and rejected.

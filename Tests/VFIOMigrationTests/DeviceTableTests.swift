@@ -1,5 +1,6 @@
 import APCore
 import SystemPackage
+import TestSupport
 import VFIOMigration
 import XCTest
 

@@ -1,6 +1,7 @@
 import APCore
 import SystemPackage
 @testable import VFIOMigration
+import TestSupport
 import XCTest
 
 /// A SET whose second arc fails: the driver records the state after each

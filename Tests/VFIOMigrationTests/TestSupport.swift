@@ -1,20 +1,7 @@
 import APCore
-import SystemPackage
+import TestSupport
 import VFIOMigration
 import XCTest
-
-/// Asserts that `body` throws exactly the errno `expected`.
-func assertErrno<T>(_ expected: Errno, _ message: String = "", file: StaticString = #filePath, line: UInt = #line,
-                    _ body: () throws -> T) {
-    do {
-        let v = try body()
-        XCTFail("expected \(expected) but got \(v) \(message)", file: file, line: line)
-    } catch let e as Errno {
-        XCTAssertEqual(e, expected, message, file: file, line: line)
-    } catch {
-        XCTFail("expected \(expected) but got \(error) \(message)", file: file, line: line)
-    }
-}
 
 let sourceUUID = "62177883-f1bb-47f0-914d-32a22e3a8804"
 let targetUUID = "11111111-2222-3333-4444-555555555555"
@@ -61,10 +48,6 @@ func topologyYAML(uuid: String = sourceUUID, adapters: [Int], domains: [Int],
     """
 }
 
-func makeHost(_ yaml: String) throws -> S390Host {
-    try HostBuilder.build(try TopologyDecoder(file: "t").decode(yaml), file: "t")
-}
-
 /// One host, its device table and one mdev opened by guest `g1`.
 struct Rig {
     let host: S390Host
@@ -72,7 +55,7 @@ struct Rig {
     let uuid: String
 
     init(_ yaml: String, uuid: String = sourceUUID, open: Bool = true) throws {
-        host = try makeHost(yaml)
+        host = try makeHost(yaml, file: "t")
         table = VFIODeviceTable(host: host)
         self.uuid = uuid
         try host.update { try $0.addGuest(Guest(name: "g1")) }

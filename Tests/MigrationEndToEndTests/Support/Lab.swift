@@ -2,24 +2,11 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import TestSupport
 import XCTest
 
-/// Where things are: the built `vfio-ap-sim` (next to the test bundle, since
-/// the test target depends on the executable) and the repository's demo/.
+/// Where the repository's demo/ scripts and topologies are.
 enum Paths {
-    static var binary: String {
-        let candidates = [
-            Bundle(for: LabMarker.self).bundleURL.deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-            Bundle.main.executableURL?.deletingLastPathComponent(),
-        ].compactMap { $0 }
-        for dir in candidates {
-            let path = dir.appendingPathComponent("vfio-ap-sim").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return candidates[0].appendingPathComponent("vfio-ap-sim").path
-    }
-
     /// The repository root: this file is Tests/MigrationEndToEndTests/Support/Lab.swift.
     static let repository: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -29,128 +16,13 @@ enum Paths {
 
     static var demo: String { repository + "/demo" }
     static func topology(_ name: String) -> String { demo + "/topologies/" + name }
-
-    /// Everything here mounts through FUSE: skip without /dev/fuse.
-    static func requireFuse() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/fuse") else {
-            throw XCTSkip("/dev/fuse is missing: the end-to-end migration tests mount emulated hosts through FUSE")
-        }
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            XCTFail("vfio-ap-sim not found at \(binary)")
-            throw XCTSkip("no vfio-ap-sim binary")
-        }
-    }
 }
-
-final class LabMarker {}
 
 /// The mdev UUID of the vfio-ap.rst example, used by the demo topologies.
 let exampleUUID = "62177883-f1bb-47f0-914d-32a22e3a8804"
 
-/// What a finished subprocess left behind.
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var pid: Int32
-    var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).dropLastEmpty() }
-}
-
-extension Array where Element == String {
-    func dropLastEmpty() -> [String] { last == "" ? Array(dropLast()) : self }
-}
-
-/// Collects a pipe's output on a background thread.
-final class PipeCollector: @unchecked Sendable {
-    let pipe = Pipe()
-    private let lock = NSLock()
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    func start() {
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                lock.lock(); data.append(chunk); lock.unlock()
-            }
-            done.signal()
-        }
-    }
-
-    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
-
-    @discardableResult
-    func waitForEOF(timeout: TimeInterval) -> Bool { done.wait(timeout: .now() + timeout) == .success }
-}
-
-enum ProcessRunner {
-    /// Runs a program to completion (SIGKILL after `timeout` s).
-    static func run(_ arguments: [String], environment: [String: String] = [:], currentDirectory: String? = nil,
-                    timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: arguments[0])
-        p.arguments = Array(arguments.dropFirst())
-        var env = ProcessInfo.processInfo.environment
-        env["LC_ALL"] = "C"
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        if let currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let out = PipeCollector(), err = PipeCollector()
-        p.standardOutput = out.pipe
-        p.standardError = err.pipe
-        p.standardInput = FileHandle.nullDevice
-        out.start(); err.start()
-        try p.run()
-        let pid = p.processIdentifier
-        let finished = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { p.waitUntilExit(); finished.signal() }
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            kill(pid, SIGKILL)
-            finished.wait()
-            XCTFail("timed out after \(timeout) s: \(arguments.joined(separator: " "))", file: file, line: line)
-        }
-        out.waitForEOF(timeout: 5); err.waitForEOF(timeout: 5)
-        return ProcessResult(status: p.terminationStatus, stdout: out.text, stderr: err.text, pid: pid)
-    }
-}
-
-/// One `vfio-ap-sim mount` in the background.
-final class Host {
-    let name: String
-    let mountpoint: String
-    private let process = Process()
-    private let out = PipeCollector()
-    private let err = PipeCollector()
-
-    init(name: String, mountpoint: String) {
-        self.name = name
-        self.mountpoint = mountpoint
-    }
-
-    func start(topology: String, runtimeDir: String, timeout: TimeInterval = 15) throws {
-        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        process.executableURL = URL(fileURLWithPath: Paths.binary)
-        process.arguments = ["mount", "--topology", topology, "--name", name, "--runtime-dir", runtimeDir, mountpoint]
-        process.standardOutput = out.pipe
-        process.standardError = err.pipe
-        process.standardInput = FileHandle.nullDevice
-        out.start(); err.start()
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if out.text.contains("\n") { return }
-            if !process.isRunning { break }
-            usleep(10_000)
-        }
-        throw NSError(domain: "Lab", code: 1, userInfo: [NSLocalizedDescriptionKey:
-            "host '\(name)' never became ready (stdout \(out.text.debugDescription), stderr \(err.text.debugDescription))"])
-    }
-
-    /// A path in the mounted tree, e.g. `path("bus/ap/apmask")`.
-    func path(_ relative: String) -> String { mountpoint + "/" + relative }
-
+/// Attribute access on a mounted host, as the tests read and write sysfs.
+extension MountFixture {
     /// The content of an attribute without its trailing newline.
     func read(_ relative: String) -> String? {
         guard let s = try? String(contentsOfFile: path(relative), encoding: .utf8) else { return nil }
@@ -169,24 +41,13 @@ final class Host {
     }
 
     func queueStatus(_ apqn: String) -> String? { read("devices/ap/card\(apqn.prefix(2))/\(apqn)/status") }
-
-    func stop() {
-        guard process.processIdentifier != 0 else { return }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(10)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        }
-        if Lab.isMounted(mountpoint) { _ = try? ProcessRunner.run(["/bin/umount", "-l", mountpoint], timeout: 10) }
-    }
 }
 
 /// A set of hosts sharing one private runtime directory, and the CLI aimed at them.
 final class Lab {
     let root: String
     let runtimeDir: String
-    private(set) var hosts: [String: Host] = [:]
+    private(set) var hosts: [String: MountFixture] = [:]
 
     init() throws {
         root = NSTemporaryDirectory() + "vfio-ap-sim-e2e-\(getpid())-\(UUID().uuidString.prefix(8))"
@@ -195,10 +56,10 @@ final class Lab {
     }
 
     @discardableResult
-    func start(_ name: String, topology: String) throws -> Host {
-        let host = Host(name: name, mountpoint: root + "/" + name)
+    func start(_ name: String, topology: String) throws -> MountFixture {
+        let host = MountFixture(name: name, mountpoint: root + "/" + name, runtimeDir: runtimeDir)
         hosts[name] = host
-        try host.start(topology: topology, runtimeDir: runtimeDir)
+        try host.start(extraArguments: ["--topology", topology])
         return host
     }
 
@@ -215,7 +76,7 @@ final class Lab {
     }
 
     func cli(_ args: [String], timeout: TimeInterval = 30, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
-        try ProcessRunner.run([Paths.binary] + args, environment: ["VFIO_AP_SIM_RUNTIME_DIR": runtimeDir],
+        try ProcessRunner.run([Simulator.binary] + args, environment: ["VFIO_AP_SIM_RUNTIME_DIR": runtimeDir],
                               timeout: timeout, file: file, line: line)
     }
 
@@ -238,17 +99,9 @@ final class Lab {
     }
 
     func tearDown() {
-        for h in hosts.values { h.stop() }
-        if !hosts.values.contains(where: { Lab.isMounted($0.mountpoint) }) {
+        for h in hosts.values { h.cleanUp() }
+        if !hosts.values.contains(where: \.isMounted) {
             try? FileManager.default.removeItem(atPath: root)
-        }
-    }
-
-    static func isMounted(_ path: String) -> Bool {
-        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
-        return table.split(separator: "\n").contains { line in
-            let fields = line.split(separator: " ")
-            return fields.count > 4 && fields[4] == path
         }
     }
 }
@@ -258,7 +111,7 @@ class LabTestCase: XCTestCase {
     var lab: Lab!
 
     override func setUpWithError() throws {
-        try Paths.requireFuse()
+        try Simulator.requireFuse()
         lab = try Lab()
     }
 
@@ -269,7 +122,7 @@ class LabTestCase: XCTestCase {
     }
 
     /// The two hosts of the migration demos: src (CEX5 05 + CEX5 06) and dst (CEX5 05 + CEX6 06).
-    func startMigrationHosts(target: String = "migration-target.yaml") throws -> (src: Host, dst: Host) {
+    func startMigrationHosts(target: String = "migration-target.yaml") throws -> (src: MountFixture, dst: MountFixture) {
         let src = try lab.start("src", topology: Paths.topology("migration-source.yaml"))
         let dst = try lab.start("dst", topology: Paths.topology(target))
         return (src, dst)

@@ -1,31 +1,7 @@
-import Foundation
-import XCTest
+import TestSupport
 
-/// The built `vfio-ap-sim` next to the test bundle, and the ways the tests
-/// run it.
-enum Simulator {
-    /// The executable the test target depends on, in the same build directory.
-    static var binary: String {
-        let candidates = [
-            Bundle.main.bundleURL,
-            Bundle.main.executableURL?.deletingLastPathComponent(),
-            Bundle(for: BundleMarker.self).bundleURL.deletingLastPathComponent(),
-        ].compactMap { $0 }
-        for dir in candidates {
-            let path = dir.appendingPathComponent("vfio-ap-sim").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return candidates[0].appendingPathComponent("vfio-ap-sim").path
-    }
-
-    /// FUSE needs /dev/fuse; without it nothing here can run.
-    static func requireFuse() throws {
-        guard FileManager.default.fileExists(atPath: "/dev/fuse") else {
-            throw XCTSkip("/dev/fuse is missing: these tests mount the emulated tree through FUSE")
-        }
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "vfio-ap-sim not found at \(binary)")
-    }
-
+/// The ways the tests run the built `vfio-ap-sim` (TestSupport's `Simulator`).
+extension Simulator {
     /// `vfio-ap-sim exec -- bash -c SCRIPT`: the default host at /sys (bash
     /// from PATH, so its messages start `bash: line N: `).
     static func bash(_ script: String, topology: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
@@ -49,8 +25,6 @@ enum Simulator {
         return try ProcessRunner.run(args + ["--"] + command, timeout: 30, file: file, line: line)
     }
 }
-
-final class BundleMarker {}
 
 /// Python helpers for exact errno checks.
 enum PythonPrelude {

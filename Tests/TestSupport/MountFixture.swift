@@ -1,33 +1,48 @@
 import Foundation
 import XCTest
 
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
+public struct FixtureError: Error, CustomStringConvertible {
+    public var description: String
 }
 
-/// One `vfio-ap-sim mount` in the foreground at a fresh temporary directory.
-/// `start()` waits for the ready line; `stop()` sends SIGTERM and returns the
-/// exit status; `cleanUp()` (for tearDown) makes sure nothing stays mounted.
-final class MountFixture {
-    let name: String
-    let root: String
-    let mountpoint: String
-    let runtimeDir: String
+/// One `vfio-ap-sim mount` in the foreground. `start()` waits for the ready
+/// line; `stop()` sends SIGTERM and returns the exit status; `cleanUp()` (for
+/// tearDown) makes sure nothing stays mounted.
+public final class MountFixture {
+    public let name: String
+    /// The directory holding the mount point.
+    public let root: String
+    public let mountpoint: String
+    public let runtimeDir: String
+    /// Whether `cleanUp()` removes `root` (it does for a fixture that made it).
+    private let ownsRoot: Bool
     private let process = Process()
     private let out = PipeCollector()
     private let err = PipeCollector()
-    private(set) var readyLine = ""
+    public private(set) var readyLine = ""
 
-    init(name: String) throws {
+    /// A fixture at `mountpoint`, with control sockets in `runtimeDir`.
+    public init(name: String, mountpoint: String, runtimeDir: String) {
+        self.name = name
+        self.mountpoint = mountpoint
+        self.runtimeDir = runtimeDir
+        root = (mountpoint as NSString).deletingLastPathComponent
+        ownsRoot = false
+    }
+
+    /// A fixture in a fresh temporary directory (ROOT/sys, ROOT/run), removed by `cleanUp()`.
+    public init(name: String) throws {
         self.name = name
         root = NSTemporaryDirectory() + "vfio-ap-sim-mounttests-\(name)-\(getpid())-\(UUID().uuidString.prefix(8))"
         mountpoint = root + "/sys"
         runtimeDir = root + "/run"
+        ownsRoot = true
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
     }
 
     /// Starts serving and waits (at most `timeout` s) for the ready line.
-    func start(extraArguments: [String] = [], timeout: TimeInterval = 15) throws {
+    public func start(extraArguments: [String] = [], timeout: TimeInterval = 15) throws {
+        try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
         process.executableURL = URL(fileURLWithPath: Simulator.binary)
         process.arguments = ["mount", "--name", name, "--runtime-dir", runtimeDir] + extraArguments + [mountpoint]
         process.standardOutput = out.pipe
@@ -42,16 +57,16 @@ final class MountFixture {
                 return
             }
             if !process.isRunning { break }
-            usleep(20_000)
+            usleep(10_000)
         }
-        throw FixtureError(description: "vfio-ap-sim mount never became ready (stdout \(out.text.debugDescription), stderr \(err.text.debugDescription))")
+        throw FixtureError(description: "host '\(name)': vfio-ap-sim mount never became ready (stdout \(out.text.debugDescription), stderr \(err.text.debugDescription))")
     }
 
-    var isRunning: Bool { process.isRunning }
-    var stderr: String { err.text }
+    public var isRunning: Bool { process.isRunning }
+    public var stderr: String { err.text }
 
     /// SIGTERM, then wait (at most `timeout` s) for the exit status.
-    func stop(timeout: TimeInterval = 10) -> Int32? {
+    public func stop(timeout: TimeInterval = 10) -> Int32? {
         guard process.isRunning else { return process.processIdentifier == 0 ? nil : process.terminationStatus }
         kill(process.processIdentifier, SIGTERM)
         let deadline = Date().addingTimeInterval(timeout)
@@ -61,9 +76,9 @@ final class MountFixture {
     }
 
     /// Whether the mount point is still in this process's mount table.
-    var isMounted: Bool { Self.isMounted(mountpoint) }
+    public var isMounted: Bool { Self.isMounted(mountpoint) }
 
-    static func isMounted(_ path: String) -> Bool {
+    public static func isMounted(_ path: String) -> Bool {
         let real = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? path
         guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
         return table.split(separator: "\n").contains { line in
@@ -73,16 +88,16 @@ final class MountFixture {
     }
 
     /// tearDown: stop if still running (SIGKILL as a last resort), lazily
-    /// unmount if something is left, remove the directories.
-    func cleanUp() {
+    /// unmount if something is left, remove the directory the fixture made.
+    public func cleanUp() {
         if process.processIdentifier != 0 && process.isRunning {
             _ = stop()
             if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         }
         if isMounted { _ = try? ProcessRunner.run(["/bin/umount", "-l", mountpoint], timeout: 10) }
-        try? FileManager.default.removeItem(atPath: root)
+        if ownsRoot { try? FileManager.default.removeItem(atPath: root) }
     }
 
     /// A path inside the mounted tree, e.g. `path("bus/ap/apmask")`.
-    func path(_ relative: String) -> String { mountpoint + "/" + relative }
+    public func path(_ relative: String) -> String { mountpoint + "/" + relative }
 }
