@@ -26,44 +26,59 @@ final class DemoScriptTests: XCTestCase {
         return lines
     }
 
+    /// Runs `name` (see runScript) and checks that it printed each line of
+    /// `lines` and, for each of `kernel`, a kernel-log line
+    /// `[timestamp] vfio_ap_mdev <uuid>: <kernel line>`.
+    func assertDemo(_ name: String, prints lines: [String], kernel: [String] = [],
+                    file: StaticString = #filePath, line: UInt = #line) throws {
+        let out = try runScript(name, file: file, line: line)
+        for l in lines {
+            XCTAssertTrue(out.contains(l), "\(name) did not print: \(l)", file: file, line: line)
+        }
+        for k in kernel {
+            XCTAssertTrue(out.contains { $0.hasSuffix("] vfio_ap_mdev \(u): \(k)") }, "\(name) did not print the kernel line: \(k)",
+                          file: file, line: line)
+        }
+    }
+
     func testMigrateSuccess() throws {
-        let out = try runScript("migrate-success.sh")
-        XCTAssertTrue(out.contains("   stdout| Migration of guest 'g1' from 'src' to 'dst' completed"))
-        XCTAssertTrue(out.contains("   stderr| error: operation failed: job 'migration in' failed: load of migration failed: Bad address"))
+        try assertDemo("migrate-success.sh", prints: [
+            "   stdout| Migration of guest 'g1' from 'src' to 'dst' completed",
+            "   stderr| error: operation failed: job 'migration in' failed: load of migration failed: Bad address",
+        ])
     }
 
     func testFailMissingMdev() throws {
-        let out = try runScript("fail-missing-mdev.sh")
-        XCTAssertTrue(out.contains("   stderr| error: device not found: mediated device '\(u)' not found"))
+        try assertDemo("fail-missing-mdev.sh", prints: ["   stderr| error: device not found: mediated device '\(u)' not found"])
     }
 
     func testFailMigrationDisabled() throws {
-        let out = try runScript("fail-migration-disabled.sh")
-        XCTAssertTrue(out.contains("   stderr| error: Requested operation is not valid: cannot migrate domain: \(u): Migration is disabled for VFIO device"))
+        try assertDemo("fail-migration-disabled.sh", prints: [
+            "   stderr| error: Requested operation is not valid: cannot migrate domain: \(u): Migration is disabled for VFIO device",
+        ])
     }
 
     func testFailIncompatibleHardware() throws {
-        let out = try runScript("fail-incompatible-hardware.sh")
-        XCTAssertTrue(out.contains("   stderr| error: operation failed: job 'migration in' failed: load of migration failed: Bad address"))
-        XCTAssertTrue(out.contains { $0.hasSuffix("] vfio_ap_mdev \(u): APSC facility not installed in target queue 05.0004") })
+        try assertDemo("fail-incompatible-hardware.sh",
+                       prints: ["   stderr| error: operation failed: job 'migration in' failed: load of migration failed: Bad address"],
+                       kernel: ["APSC facility not installed in target queue 05.0004"])
     }
 
     func testFailMoreAPQNsOnSource() throws {
-        let out = try runScript("fail-more-apqns-on-source.sh")
-        XCTAssertTrue(out.contains("   stderr| error: operation failed: job 'migration in' failed: load of migration failed: Input/output error"))
-        XCTAssertTrue(out.contains { $0.hasSuffix("] vfio_ap_mdev \(u): migration failed: source guest's AP config size (72) larger than target's (40)") })
+        try assertDemo("fail-more-apqns-on-source.sh",
+                       prints: ["   stderr| error: operation failed: job 'migration in' failed: load of migration failed: Input/output error"],
+                       kernel: ["migration failed: source guest's AP config size (72) larger than target's (40)"])
     }
 
     func testFailFewerAPQNsOnSource() throws {
-        let out = try runScript("fail-fewer-apqns-on-source.sh")
-        XCTAssertTrue(out.contains("   stderr| error: operation failed: job 'migration in' failed: load of migration failed: No such device"))
-        XCTAssertTrue(out.contains { $0.hasSuffix("] vfio_ap_mdev \(u): migration failed: number of queues on source (2) and target (4) guests differ") })
+        try assertDemo("fail-fewer-apqns-on-source.sh",
+                       prints: ["   stderr| error: operation failed: job 'migration in' failed: load of migration failed: No such device"],
+                       kernel: ["migration failed: number of queues on source (2) and target (4) guests differ"])
     }
 
     func testHotplugWalk() throws {
-        let out = try runScript("hotplug-walk.sh")
-        XCTAssertTrue(out.contains("   ok: remove still blocked after 1 s"))
-        XCTAssertTrue(out.contains { $0.hasSuffix("] vfio_ap_mdev \(u): Relaying device request to user (#0)") })
+        try assertDemo("hotplug-walk.sh", prints: ["   ok: remove still blocked after 1 s"],
+                       kernel: ["Relaying device request to user (#0)"])
     }
 
     /// Every script in demo/ is covered here and listed in demo/README.md.

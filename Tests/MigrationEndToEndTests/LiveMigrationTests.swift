@@ -37,6 +37,18 @@ final class LiveMigrationTests: LabTestCase {
         return out
     }
 
+    /// `migrate` of g1 from src to dst fails in the destination's load with
+    /// `reason` (the resume write's strerror, on virsh's console line), and
+    /// stdout is the table's report around the destination kernel lines `kernel`.
+    func assertLoadFails(_ reason: String, kernel: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try lab.cli(["migrate", "--from", "src", "--to", "dst", "--guest", "g1"], file: file, line: line)
+        XCTAssertEqual(r.status, 1, file: file, line: line)
+        XCTAssertEqual(r.stderr, "error: operation failed: job 'migration in' failed: load of migration failed: \(reason)\n",
+                       file: file, line: line)
+        XCTAssertEqual(normalizedReport(r, file: file, line: line),
+                       expectedFailureReport(from: "src", to: "dst", kernel: kernel, pid: r.pid), file: file, line: line)
+    }
+
     func assertStillOnSource(_ src: MountFixture, _ dst: String, guest: String = "g1", checkState: Bool = true,
                              file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(try guestList(src.name), ["\(guest) running \(u)"], "the guest keeps running on the source", file: file, line: line)
@@ -130,15 +142,12 @@ final class LiveMigrationTests: LabTestCase {
         XCTAssertEqual(dst.read("devices/ap/card05/05.0004/ap_functions"), "0x72800000")
         try ok("guest", "start", "--host", "src", "g1", u)
         let kernelBefore = try lab.kernelLog("dst").count
-        let r = try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1")
-        XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "error: operation failed: job 'migration in' failed: load of migration failed: Bad address\n")
         let kernel = [
             "Migration failed: Source and target queue (05.0004) not compatible",
             "APSC facility installed in source queue 05.0004",
             "APSC facility not installed in target queue 05.0004",
         ]
-        XCTAssertEqual(normalizedReport(r), expectedFailureReport(from: "src", to: "dst", kernel: kernel, pid: r.pid))
+        try assertLoadFails("Bad address", kernel: kernel)
         XCTAssertEqual(Array(try lab.kernelLog("dst").dropFirst(kernelBefore)), kernel.map { "vfio_ap_mdev \(u): \($0)" })
         XCTAssertEqual(try ok("guest", "log", "--host", "src", "g1"),
                        ["initiating migration", "qemu-system-s390x: Sibling indicated error 1"])
@@ -150,13 +159,10 @@ final class LiveMigrationTests: LabTestCase {
         let src = try lab.start("src", topology: Paths.topology("migration-target.yaml"))
         _ = try lab.start("dst", topology: Paths.topology("migration-source.yaml"))
         try ok("guest", "start", "--host", "src", "g1", u)
-        let r = try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1")
-        XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "error: operation failed: job 'migration in' failed: load of migration failed: Bad address\n")
-        XCTAssertEqual(normalizedReport(r), expectedFailureReport(from: "src", to: "dst", kernel: [
+        try assertLoadFails("Bad address", kernel: [
             "Migration failed: Source and target queue (06.0004) not compatible",
             "AP type of source (0c) not compatible with target (0b)",
-        ], pid: r.pid))
+        ])
         try assertStillOnSource(src, "dst")
     }
 
@@ -165,10 +171,7 @@ final class LiveMigrationTests: LabTestCase {
         // 06.00ab on the target: XCP (EP11) mode instead of accelerator, stateless only, no APXA.
         XCTAssertNil(dst.write("devices/ap/card06/06.00ab/hwinfo", "0xe44000000cff0007"))
         try ok("guest", "start", "--host", "src", "g1", u)
-        let r = try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1")
-        XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "error: operation failed: job 'migration in' failed: load of migration failed: Bad address\n")
-        XCTAssertEqual(normalizedReport(r), expectedFailureReport(from: "src", to: "dst", kernel: [
+        try assertLoadFails("Bad address", kernel: [
             "Migration failed: Source and target queue (06.00ab) not compatible",
             "Accelerator-mode facility installed source queue 06.00ab",
             "Accelerator-mode facility not installed target queue 06.00ab",
@@ -178,7 +181,7 @@ final class LiveMigrationTests: LabTestCase {
             "AP-extended-addressing (APXA) facility not installed in target queue 06.00ab",
             "Full native card function available on source queue 06.00ab",
             "Only stateless functions available on target queue 06.00ab",
-        ], pid: r.pid))
+        ])
         try assertStillOnSource(src, "dst")
     }
 
@@ -187,13 +190,10 @@ final class LiveMigrationTests: LabTestCase {
         XCTAssertNil(dst.write("devices/vfio_ap/matrix/\(u)/unassign_domain", "0xab\n"))
         try ok("guest", "start", "--host", "src", "g1", u)
         XCTAssertEqual(try ok("migration", "data-size", "--host", "src", u), ["72"])
-        let r = try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1")
-        XCTAssertEqual(r.status, 1)
         // vfio-ap.rst prints "operation f1e166ee77e6failed" here: a typo in the patch.
-        XCTAssertEqual(r.stderr, "error: operation failed: job 'migration in' failed: load of migration failed: Input/output error\n")
-        XCTAssertEqual(normalizedReport(r), expectedFailureReport(from: "src", to: "dst", kernel: [
+        try assertLoadFails("Input/output error", kernel: [
             "migration failed: source guest's AP config size (72) larger than target's (40)",
-        ], pid: r.pid))
+        ])
         try assertStillOnSource(src, "dst")
     }
 
@@ -202,12 +202,9 @@ final class LiveMigrationTests: LabTestCase {
         XCTAssertNil(src.write("devices/vfio_ap/matrix/\(u)/unassign_domain", "0xab\n"))
         try ok("guest", "start", "--host", "src", "g1", u)
         XCTAssertEqual(try ok("migration", "data-size", "--host", "src", u), ["40"])
-        let r = try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1")
-        XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "error: operation failed: job 'migration in' failed: load of migration failed: No such device\n")
-        XCTAssertEqual(normalizedReport(r), expectedFailureReport(from: "src", to: "dst", kernel: [
+        try assertLoadFails("No such device", kernel: [
             "migration failed: number of queues on source (2) and target (4) guests differ",
-        ], pid: r.pid))
+        ])
         XCTAssertEqual(try guestList("src"), ["g1 running \(u)"])
         XCTAssertEqual(try guestList("dst"), [])
     }

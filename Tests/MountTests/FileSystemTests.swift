@@ -21,11 +21,18 @@ final class FileSystemTests: XCTestCase {
         return f
     }
 
-    /// Runs python (optionally as `nobody`) with the prelude and `S` = the
-    /// mount point.
+    /// Runs python (optionally as `nobody`) with the prelude, `S` = the
+    /// mount point, `T` = its passthrough type directory (with a trailing
+    /// slash) and `u` = Expected.uuid1.
     func python(_ f: MountFixture, _ script: String, asNobody: Bool = false,
                 file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        var argv = ["/usr/bin/python3", "-c", PythonPrelude.text + "S = \(f.mountpoint.debugDescription)\n" + script]
+        let names = """
+            S = \(f.mountpoint.debugDescription)
+            T = S + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/"
+            u = "\(Expected.uuid1)"
+
+            """
+        var argv = ["/usr/bin/python3", "-c", PythonPrelude.text + names + script]
         if asNobody { argv = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + argv }
         let r = try ProcessRunner.run(argv, environment: ["HOME": "/"], file: file, line: line)
         XCTAssertEqual(r.stderr, "", file: file, line: line)
@@ -80,8 +87,6 @@ final class FileSystemTests: XCTestCase {
     func testOneShowPerOpenAndRereadAtOffsetZero() throws {
         let f = try mount("show")
         let out = try python(f, """
-            T = S + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/"
-            u = "\(Expected.uuid1)"
             w(T + "create", u)
             m = S + "/devices/vfio_ap/matrix/" + u + "/"
             w(S + "/bus/ap/apmask", "-5,-6")
@@ -205,8 +210,6 @@ final class FileSystemTests: XCTestCase {
     func testLimitsAndMetadata() throws {
         let f = try mount("limits")
         let out = try python(f, """
-            T = S + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/"
-            u = "\(Expected.uuid1)"
             m = S + "/devices/vfio_ap/matrix/" + u + "/"
             w(S + "/bus/ap/apmask", "\\n")                  # all zeros: never refused
             r(S + "/bus/ap/apmask")
@@ -411,8 +414,6 @@ final class FileSystemTests: XCTestCase {
         let f = try mount("remove")
         let out = try python(f, """
             import time
-            T = S + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/"
-            u = "\(Expected.uuid1)"
             for i in range(2):
                 w(T + "create", u)
                 fd = os.open(S + "/devices/vfio_ap/matrix/" + u + "/matrix", os.O_RDONLY)

@@ -25,6 +25,16 @@ final class ResumeValidationTests: XCTestCase {
     /// The target's own configuration as a source would send it.
     var matching: [(APQN, UInt64)] { [(q0504, hw0504), (q05ab, hw05ab), (q0604, hw0604), (q06ab, hw06ab)] }
 
+    /// `entries` (by default `matching`) with entry `index`'s hwinfo changed by `change`.
+    func changing(_ index: Int, in entries: [(APQN, UInt64)]? = nil,
+                  _ change: (inout HardwareInfo) -> Void) -> [(APQN, UInt64)] {
+        var entries = entries ?? matching
+        var hw = HardwareInfo(value: entries[index].1)
+        change(&hw)
+        entries[index].1 = hw.value
+        return entries
+    }
+
     func write(_ t: Rig, _ bytes: [UInt8], _ errno: Errno, lines expected: [String],
                file: StaticString = #filePath, line: UInt = #line) {
         let lines = t.newLines {
@@ -134,10 +144,7 @@ final class ResumeValidationTests: XCTestCase {
 
     func testIncompatibleFacilityIsEFAULT() throws {
         let t = try target()
-        var entries = matching
-        var hw = HardwareInfo(value: hw0504)
-        hw.apsc = false
-        entries[0].1 = hw.value
+        let entries = changing(0) { $0.apsc = false }
         write(t, stream(entries), .badAddress, lines: [
             "Migration failed: Source and target queue (05.0004) not compatible",
             "APSC facility not installed in source queue 05.0004",
@@ -150,11 +157,7 @@ final class ResumeValidationTests: XCTestCase {
 
     func testIncompatibleModeUsesTheSeedsWording() throws {
         let t = try target()
-        var entries = matching
-        var hw = HardwareInfo(value: hw05ab)
-        hw.cca = false
-        hw.ep11 = true
-        entries[1].1 = hw.value
+        let entries = changing(1) { $0.cca = false; $0.ep11 = true }
         write(t, stream(entries), .badAddress, lines: [
             "Migration failed: Source and target queue (05.00ab) not compatible",
             "Coprocessor-mode facility not installed in source queue 05.00ab",
@@ -166,11 +169,7 @@ final class ResumeValidationTests: XCTestCase {
 
     func testNewerSourceTypeAndBindStateAreReported() throws {
         let t = try target()
-        var entries = matching
-        var hw = HardwareInfo(value: hw0604)
-        hw.apType = 0x0f
-        hw.bindState = 1
-        entries[2].1 = hw.value
+        let entries = changing(2) { $0.apType = 0x0f; $0.bindState = 1 }
         write(t, stream(entries), .badAddress, lines: [
             "Migration failed: Source and target queue (06.0004) not compatible",
             "AP type of source (0f) not compatible with target (0d)",
@@ -182,11 +181,7 @@ final class ResumeValidationTests: XCTestCase {
     /// incompatibility.
     func testOlderSourceTypeGetsNoAPTypeLine() throws {
         let t = try target()
-        var entries = matching
-        var hw = HardwareInfo(value: hw0504)
-        hw.apType = 0x0b
-        hw.apxa = false
-        entries[0].1 = hw.value
+        let entries = changing(0) { $0.apType = 0x0b; $0.apxa = false }
         write(t, stream(entries), .badAddress, lines: [
             "Migration failed: Source and target queue (05.0004) not compatible",
             "AP-extended-addressing (APXA) facility not installed in source queue 05.0004",
@@ -206,13 +201,7 @@ final class ResumeValidationTests: XCTestCase {
     /// `matrixes_compatible` stops at the first incompatible queue.
     func testOnlyTheFirstIncompatibleQueueIsReported() throws {
         let t = try target()
-        var entries = matching
-        var a = HardwareInfo(value: hw05ab)
-        a.slcf = true
-        entries[1].1 = a.value
-        var b = HardwareInfo(value: hw06ab)
-        b.slcf = false
-        entries[3].1 = b.value
+        let entries = changing(3, in: changing(1) { $0.slcf = true }) { $0.slcf = false }
         write(t, stream(entries), .badAddress, lines: [
             "Migration failed: Source and target queue (05.00ab) not compatible",
             "Stateless-command-filtering (SLCF) available in source queue 05.00ab",
@@ -225,18 +214,12 @@ final class ResumeValidationTests: XCTestCase {
     /// stateless-only on the target).
     func testClassificationOnTheTarget() throws {
         let t = try target()
-        var entries = matching
-        var stateless = HardwareInfo(value: hw0604)
-        stateless.classification = HardwareInfo.classStatelessOnly
-        entries[2].1 = stateless.value
-        XCTAssertEqual(try t.table.write(t.uuid, stream(entries)), 72)
+        let stateless = changing(2) { $0.classification = HardwareInfo.classStatelessOnly }
+        XCTAssertEqual(try t.table.write(t.uuid, stream(stateless)), 72)
 
         let t2 = try target()
-        entries = matching
-        var native = HardwareInfo(value: hw06ab)
-        native.classification = HardwareInfo.classNative
-        entries[3].1 = native.value
-        write(t2, stream(entries), .badAddress, lines: [
+        let native = changing(3) { $0.classification = HardwareInfo.classNative }
+        write(t2, stream(native), .badAddress, lines: [
             "Migration failed: Source and target queue (06.00ab) not compatible",
             "Full native card function available on source queue 06.00ab",
             "Only stateless functions available on target queue 06.00ab",
