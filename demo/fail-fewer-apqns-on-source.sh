@@ -19,24 +19,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-say "Two hosts; the source's mdev gives up domain 0xab (2 APQNs), the destination keeps 4"
-start_host src "$TOPOLOGIES/migration-source.yaml"
-start_host dst "$TOPOLOGIES/migration-target.yaml"
-SRC="$WORK/src" DST="$WORK/dst"
-run 'echo 0xab > $SRC/devices/vfio_ap/matrix/$UUID/unassign_domain'
-run cat '$SRC/devices/vfio_ap/matrix/$UUID/matrix'
-run vfio-ap-sim guest start --host src g1 '$UUID'
-run vfio-ap-sim migration data-size --host src '$UUID'
-
-say "Migrate"
-note "vfio-ap.rst, source host console log:"
-note "error: operation failed: job 'migration in' failed: load of migration failed: No such device"
-note "destination kernel log: migration failed: number of queues on source (x) and target (y) guests differ"
-migrate_capture src dst g1
-check_failed_migration src dst g1 "error: operation failed: job 'migration in' failed: load of migration failed: No such device"
-check_qemu_logs src dst g1
-kernel=$(section "destination host 'dst' kernel log")
-check_line "destination kernel log" "vfio_ap_mdev $UUID: migration failed: number of queues on source (2) and target (4) guests differ" "$kernel"
-check_eq "source queue 05.0004 still in use" "in use" "$(cat "$SRC/devices/ap/card05/05.0004/status")"
+migrate_with_fewer_apqns_on SRC \
+    "Two hosts; the source's mdev gives up domain 0xab (2 APQNs), the destination keeps 4" \
+    "No such device" \
+    "migration failed: number of queues on source (x) and target (y) guests differ" \
+    "migration failed: number of queues on source (2) and target (4) guests differ" \
+    05.0004
 
 finish

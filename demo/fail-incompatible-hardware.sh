@@ -25,10 +25,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-say "Two hosts; the destination's queue 05.0004 loses the APSC facility"
-start_host src "$TOPOLOGIES/migration-source.yaml"
-start_host dst "$TOPOLOGIES/migration-target.yaml"
-SRC="$WORK/src" DST="$WORK/dst"
+start_migration_hosts "Two hosts; the destination's queue 05.0004 loses the APSC facility"
 run cat '$DST/devices/ap/card05/05.0004/hwinfo' '$DST/devices/ap/card05/05.0004/ap_functions'
 note "bit 0 (0x8000000000000000) is APSC: clear it"
 run 'echo 0x728000000bff0007 > $DST/devices/ap/card05/05.0004/hwinfo'

@@ -10,10 +10,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-say "Two compatible hosts (the same as demo/migrate-success.sh)"
-start_host src "$TOPOLOGIES/migration-source.yaml"
-start_host dst "$TOPOLOGIES/migration-target.yaml"
-SRC="$WORK/src" DST="$WORK/dst"
+start_migration_hosts "Two compatible hosts (the same as demo/migrate-success.sh)"
 
 say "Start the guest with migration disabled for its vfio-ap device"
 run vfio-ap-sim guest start --host src --migration off g1 '$UUID'

@@ -9,10 +9,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-say "Source with the mdev; destination with the same hardware but no mdev"
-start_host src "$TOPOLOGIES/migration-source.yaml"
-start_host dst "$TOPOLOGIES/migration-target-no-mdev.yaml"
-SRC="$WORK/src" DST="$WORK/dst"
+start_migration_hosts "Source with the mdev; destination with the same hardware but no mdev" migration-target-no-mdev.yaml
 run ls '$DST/devices/vfio_ap/matrix'
 run vfio-ap-sim guest start --host src g1 '$UUID'
 

@@ -19,24 +19,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-say "Two hosts; the destination's mdev gives up domain 0xab (2 APQNs left)"
-start_host src "$TOPOLOGIES/migration-source.yaml"
-start_host dst "$TOPOLOGIES/migration-target.yaml"
-SRC="$WORK/src" DST="$WORK/dst"
-run 'echo 0xab > $DST/devices/vfio_ap/matrix/$UUID/unassign_domain'
-run cat '$DST/devices/vfio_ap/matrix/$UUID/matrix'
-run vfio-ap-sim guest start --host src g1 '$UUID'
-run vfio-ap-sim migration data-size --host src '$UUID'
-
-say "Migrate"
-note "vfio-ap.rst, source host console log:"
-note "error: operation failed: job 'migration in' failed: load of migration failed: Input/output error"
-note "destination kernel log: migration failed: source guest's AP config size (xx) larger than target's (yy)"
-migrate_capture src dst g1
-check_failed_migration src dst g1 "error: operation failed: job 'migration in' failed: load of migration failed: Input/output error"
-check_qemu_logs src dst g1
-kernel=$(section "destination host 'dst' kernel log")
-check_line "destination kernel log" "vfio_ap_mdev $UUID: migration failed: source guest's AP config size (72) larger than target's (40)" "$kernel"
-check_eq "source queue 06.00ab still in use" "in use" "$(cat "$SRC/devices/ap/card06/06.00ab/status")"
+migrate_with_fewer_apqns_on DST \
+    "Two hosts; the destination's mdev gives up domain 0xab (2 APQNs left)" \
+    "Input/output error" \
+    "migration failed: source guest's AP config size (xx) larger than target's (yy)" \
+    "migration failed: source guest's AP config size (72) larger than target's (40)" \
+    06.00ab
 
 finish

@@ -6,7 +6,7 @@
 #     ($VFIO_AP_SIM_RUNTIME_DIR) and the mount points, removed on exit;
 #   - start_host NAME TOPOLOGY: a foreground `vfio-ap-sim mount` in the
 #     background at $WORK/NAME, waited for until its ready line; stopped with
-#     SIGTERM (which unmounts) on exit;
+#     SIGTERM (which unmounts) on exit (start_migration_hosts: src and dst);
 #   - run CMD...: print `$ CMD` and run it;
 #   - migrate_capture SRC DST GUEST: run `vfio-ap-sim migrate`, keeping its
 #     status, stdout and stderr in $MIGRATE_RC, $WORK/migrate.out, $WORK/migrate.err;
@@ -106,6 +106,17 @@ start_host() {
     exit 1
 }
 
+# start_migration_hosts TITLE [TARGET-TOPOLOGY]: under the heading TITLE,
+# the two hosts of the migration demos: src (migration-source.yaml) and dst
+# (TARGET-TOPOLOGY, default migration-target.yaml); sets $SRC and $DST to
+# their mount points.
+start_migration_hosts() {
+    say "$1"
+    start_host src "$TOPOLOGIES/migration-source.yaml"
+    start_host dst "$TOPOLOGIES/${2:-migration-target.yaml}"
+    SRC="$WORK/src" DST="$WORK/dst"
+}
+
 # migrate_capture SRC DST GUEST: run the live migration, show what it printed.
 migrate_capture() {
     printf '$ vfio-ap-sim migrate --from %s --to %s --guest %s\n' "$1" "$2" "$3"
@@ -178,6 +189,34 @@ check_qemu_logs() {
     check_regex "destination QEMU log" 'qemu-system-s390x: error while loading state section id [0-9]+\(vfio\)' "$out"
     check_line "destination QEMU log" "shutting down, reason=failed" "$out"
     check_regex "destination QEMU log" 'terminating on signal 15 from pid [0-9]+ \(/usr/sbin/virtqemud\)' "$out"
+}
+
+# migrate_with_fewer_apqns_on SIDE TITLE REASON KERNEL-NOTE KERNEL-LINE QUEUE:
+# the two vfio-ap.rst rows where the mdevs differ in their number of APQNs.
+# SIDE (SRC or DST) gives up domain 0xab before g1 starts on src; migrating
+# g1 to dst must then fail in the destination's load with REASON (strerror)
+# on the console, the QEMU logs of those rows, KERNEL-LINE in the destination
+# kernel log (KERNEL-NOTE: the table's wording of it), and the source's QUEUE
+# still in use.
+migrate_with_fewer_apqns_on() {
+    local side=$1 title=$2 reason=$3 kernel_note=$4 kernel_line=$5 queue=$6
+    local console="error: operation failed: job 'migration in' failed: load of migration failed: $reason"
+    start_migration_hosts "$title"
+    run "echo 0xab > \$$side/devices/vfio_ap/matrix/\$UUID/unassign_domain"
+    run cat "\$$side/devices/vfio_ap/matrix/\$UUID/matrix"
+    run vfio-ap-sim guest start --host src g1 '$UUID'
+    run vfio-ap-sim migration data-size --host src '$UUID'
+
+    say "Migrate"
+    note "vfio-ap.rst, source host console log:"
+    note "$console"
+    note "destination kernel log: $kernel_note"
+    migrate_capture src dst g1
+    check_failed_migration src dst g1 "$console"
+    check_qemu_logs src dst g1
+    kernel=$(section "destination host 'dst' kernel log")
+    check_line "destination kernel log" "vfio_ap_mdev $UUID: $kernel_line" "$kernel"
+    check_eq "source queue $queue still in use" "in use" "$(cat "$SRC/devices/ap/card${queue%%.*}/$queue/status")"
 }
 
 finish() {

@@ -8,10 +8,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-say "Two hosts: source (CEX5 05 CCA + CEX5 06 accelerator), destination (CEX5 05 + CEX6 06)"
-start_host src "$TOPOLOGIES/migration-source.yaml"
-start_host dst "$TOPOLOGIES/migration-target.yaml"
-SRC="$WORK/src" DST="$WORK/dst"
+start_migration_hosts "Two hosts: source (CEX5 05 CCA + CEX5 06 accelerator), destination (CEX5 05 + CEX6 06)"
 run cat '$SRC/devices/vfio_ap/matrix/features'
 run cat '$SRC/devices/vfio_ap/matrix/$UUID/matrix'
 run cat '$DST/devices/vfio_ap/matrix/$UUID/matrix'
