@@ -25,6 +25,9 @@ public struct Queue: Sendable, Equatable {
     /// CCA master key verification patterns (`mkvps`), when the topology gives them.
     public var masterKeys: MasterKeyState?
     public var load: Int
+    /// SE association index of an EP11 queue (`aq->assoc_idx`), nil when
+    /// invalid (`ASSOC_IDX_INVALID`).
+    public var associationIndex: Int?
 
     public init(apqn: APQN, hardwareInfo: HardwareInfo) {
         self.apqn = apqn
@@ -40,6 +43,7 @@ public struct Queue: Sendable, Equatable {
         resetResponseCode = 0
         masterKeys = nil
         load = 0
+        associationIndex = nil
     }
 }
 

@@ -41,6 +41,7 @@ enum QueueDirectory {
                 try host.store { try $0.setQueueHardwareInfo(q, v) }
             }),
         ]
+        if s.hasSecureBindingAttributes { e += secureBindingEntries(host, q) }
         let parentCardHW = s.adapters[q.card]?.cardHardwareInfo ?? HardwareInfo(value: 0)
         switch s.queues[q]?.driver {
         case .cex4queue?:
@@ -61,6 +62,47 @@ enum QueueDirectory {
             return env
         })
         return SysfsDirectory(e)
+    }
+
+    /// ap_queue.c `ap_queue_dev_sb_attrs[]`, added in an SE guest with APSB.
+    static func secureBindingEntries(_ host: S390Host, _ q: APQN) -> [SysfsDirectory.Entry] {
+        [
+            .attribute("se_bind", .readWrite({
+                try queue(host, q) { qu, s in
+                    guard s.supportsBind(q) else { return "-\n" }
+                    return qu.hardwareInfo.bindState <= HostState.bsUsableNoSecureKey ? "bound\n" : "unbound\n"
+                }
+            }) { bytes in
+                try host.store { s in
+                    guard s.supportsBind(q) else { throw Errno.invalidArgument }
+                    try s.secureBind(q, try KernelParsers.kstrtobool(bytes))
+                }
+            }),
+            .attribute("se_associate", .readWrite({
+                try host.read { s in
+                    guard let qu = s.queues[q] else { throw Errno.noDevice }
+                    guard s.supportsAssociation(q) else { return "-\n" }
+                    switch qu.hardwareInfo.bindState {
+                    case HostState.bsUsable:
+                        // A usable queue without an index is the driver's EIO.
+                        guard let idx = qu.associationIndex else { throw Errno.ioError }
+                        return "associated \(idx)\n"
+                    case HostState.bsUsableNoSecureKey where qu.associationIndex != nil:
+                        return "association pending\n"
+                    default:
+                        return "unassociated\n"
+                    }
+                }
+            }) { bytes in
+                try host.store { s in
+                    guard s.supportsAssociation(q) else { throw Errno.invalidArgument }
+                    // kstrtouint: an unsigned int, ERANGE above it.
+                    let v = try KernelParsers.kstrtoul(bytes)
+                    guard v <= UInt64(UInt32.max) else { throw Errno.outOfRange }
+                    try s.secureAssociate(q, index: v)
+                }
+            }),
+        ]
     }
 
     /// zcrypt_queue.c {online, load}, then CCA {mkvps} or EP11 {mkvps, op_modes}.
