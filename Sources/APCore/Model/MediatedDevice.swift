@@ -40,6 +40,24 @@ public struct APMatrix: Sendable, Equatable {
         self.controlDomains = controlDomains
     }
 
+    /// One of the three masks.
+    public subscript(resource: HostState.MatrixResource) -> APMask {
+        get {
+            switch resource {
+            case .adapter: return adapters
+            case .domain: return domains
+            case .controlDomain: return controlDomains
+            }
+        }
+        set {
+            switch resource {
+            case .adapter: adapters = newValue
+            case .domain: domains = newValue
+            case .controlDomain: controlDomains = newValue
+            }
+        }
+    }
+
     /// APM x AQM, adapter-major ascending.
     public var apqns: [APQN] {
         let doms = domains.ids

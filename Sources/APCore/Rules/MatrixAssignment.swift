@@ -23,29 +23,22 @@ extension HostState {
         let i = try mdev(uuid)
         guard id <= UInt64(maxID(r)) else { throw Errno.noDevice }
         let n = Int(id)
-        switch r {
-        case .controlDomain:
+        guard !mdevs[i].matrix[r].contains(n) else { return }
+        var new = mdevs[i].matrix
+        new[r].insert(n)
+        if r == .controlDomain {
             // Control domains may be shared: no ownership or sharing checks.
-            guard !mdevs[i].matrix.controlDomains.contains(n) else { return }
-            mdevs[i].matrix.controlDomains.insert(n)
-            record(.mdev(uuid))
-            if filterControlDomains(i) { guestConfigurationChanged(i) }
-        case .adapter, .domain:
-            var new = mdevs[i].matrix
-            if r == .adapter {
-                guard !new.adapters.contains(n) else { return }
-                new.adapters.insert(n)
-            } else {
-                guard !new.domains.contains(n) else { return }
-                new.domains.insert(n)
-            }
-            try validateMasks(new, of: i)
             mdevs[i].matrix = new
             record(.mdev(uuid))
-            // vfio_ap_mdev_link_adapter/_domain: the queues now belong to this mdev.
-            recordQueueStatus(of: i)
-            refilterAndHotPlug(i)
+            if filterControlDomains(i) { guestConfigurationChanged(i) }
+            return
         }
+        try validateMasks(new, of: i)
+        mdevs[i].matrix = new
+        record(.mdev(uuid))
+        // vfio_ap_mdev_link_adapter/_domain: the queues now belong to this mdev.
+        recordQueueStatus(of: i)
+        refilterAndHotPlug(i)
     }
 
     /// unassign_adapter / unassign_domain / unassign_control_domain.
@@ -53,22 +46,11 @@ extension HostState {
         let i = try mdev(uuid)
         guard id <= UInt64(maxID(r)) else { throw Errno.noDevice }
         let n = Int(id)
-        switch r {
-        case .adapter:
-            guard mdevs[i].matrix.adapters.contains(n) else { return }
-            recordQueueStatus(of: i)
-            mdevs[i].matrix.adapters.remove(n)
-            hotUnplug(adapters: [n], domains: [], controlDomains: [], in: i)
-        case .domain:
-            guard mdevs[i].matrix.domains.contains(n) else { return }
-            recordQueueStatus(of: i)
-            mdevs[i].matrix.domains.remove(n)
-            hotUnplug(adapters: [], domains: [n], controlDomains: [], in: i)
-        case .controlDomain:
-            guard mdevs[i].matrix.controlDomains.contains(n) else { return }
-            mdevs[i].matrix.controlDomains.remove(n)
-            hotUnplug(adapters: [], domains: [], controlDomains: [n], in: i)
-        }
+        guard mdevs[i].matrix[r].contains(n) else { return }
+        recordQueueStatus(of: i)
+        mdevs[i].matrix[r].remove(n)
+        hotUnplug(adapters: r == .adapter ? [n] : [], domains: r == .domain ? [n] : [],
+                  controlDomains: r == .controlDomain ? [n] : [], in: i)
         record(.mdev(uuid))
     }
 
