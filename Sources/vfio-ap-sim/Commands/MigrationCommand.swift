@@ -53,6 +53,8 @@ struct MigrationCommand: ParsableCommand {
             abstract: "Read the open save stream (after set-state STOP_COPY) to EOF into FILE.")
         @OptionGroup var target: HostTarget
         @Option(name: .long, help: "Bytes per read().") var chunk: Int = 1 << 20
+        @Option(name: .long, help: "Read with pread() at this offset (the stream is not seekable: ESPIPE).")
+        var offset: Int?
         @Argument var uuid: String
         @Argument var file: String
         func run() throws {
@@ -60,7 +62,7 @@ struct MigrationCommand: ParsableCommand {
             var data: [UInt8] = []
             do {
                 while true {
-                    let part = try peer.read(uuid, count: chunk)
+                    let part = try peer.read(uuid, count: chunk, offset: offset)
                     if part.isEmpty { break }
                     data += part
                 }
@@ -75,6 +77,8 @@ struct MigrationCommand: ParsableCommand {
             abstract: "Write FILE into the open resume stream (after set-state RESUMING), CHUNK bytes per write().")
         @OptionGroup var target: HostTarget
         @Option(name: .long, help: "Bytes per write() (the driver must take any split).") var chunk: Int = 32 * 1024
+        @Option(name: .long, help: "Write with pwrite() at this offset (the stream is not seekable: ESPIPE).")
+        var offset: Int?
         @Argument var uuid: String
         @Argument var file: String
         func run() throws {
@@ -85,7 +89,7 @@ struct MigrationCommand: ParsableCommand {
             do {
                 while offset < bytes.count {
                     let end = min(bytes.count, offset + max(chunk, 1))
-                    offset += try peer.write(uuid, Array(bytes[offset..<end]))
+                    offset += try peer.write(uuid, Array(bytes[offset..<end]), offset: self.offset)
                 }
             } catch { fail("write at offset \(offset): \(describe(error))") }
             print("\(offset) bytes written")

@@ -16,7 +16,7 @@ final class RemotePeer: MigrationPeer {
     /// Sends a request; a kernel refusal comes back as its Errno.
     func send(_ words: String...) throws -> String {
         do {
-            return try client.send(words.joined(separator: " "))
+            return try client.send(words.filter { !$0.isEmpty }.joined(separator: " "))
         } catch let e as UserError where e.description.hasPrefix("errno=") {
             let number = e.description.dropFirst(6).prefix { $0.isNumber }
             throw Errno(rawValue: Int32(number) ?? Errno.ioError.rawValue)
@@ -37,11 +37,19 @@ final class RemotePeer: MigrationPeer {
     func dataSize(_ uuid: String) throws -> UInt64 {
         UInt64(try send("mdev", "data-size", uuid).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
-    func read(_ uuid: String, count: Int) throws -> [UInt8] {
-        Hex.decode(try send("mdev", "read", uuid, "\(count)").trimmingCharacters(in: .whitespacesAndNewlines)) ?? []
+    func read(_ uuid: String, count: Int) throws -> [UInt8] { try read(uuid, count: count, offset: nil) }
+    func write(_ uuid: String, _ bytes: [UInt8]) throws -> Int { try write(uuid, bytes, offset: nil) }
+
+    /// With an offset the read is a pread (the stream answers ESPIPE).
+    func read(_ uuid: String, count: Int, offset: Int?) throws -> [UInt8] {
+        let reply = try send("mdev", "read", uuid, "\(count)", offset.map(String.init) ?? "")
+        return Hex.decode(reply.trimmingCharacters(in: .whitespacesAndNewlines)) ?? []
     }
-    func write(_ uuid: String, _ bytes: [UInt8]) throws -> Int {
-        Int(try send("mdev", "write", uuid, Hex.encode(bytes)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+
+    /// With an offset the write is a pwrite (the stream answers ESPIPE).
+    func write(_ uuid: String, _ bytes: [UInt8], offset: Int?) throws -> Int {
+        let reply = try send("mdev", "write", uuid, Hex.encode(bytes), offset.map(String.init) ?? "")
+        return Int(reply.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
     func closeFile(_ uuid: String) throws { _ = try send("mdev", "close-fd", uuid) }
     func reset(_ uuid: String) throws { _ = try send("mdev", "reset", uuid) }
