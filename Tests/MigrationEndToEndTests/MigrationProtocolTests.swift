@@ -67,6 +67,23 @@ final class MigrationProtocolTests: LabTestCase {
         XCTAssertEqual(try ok("migration", "get-state", "--host", "src", u), ["RUNNING"])
     }
 
+    /// The data fd is a stream (`stream_open`): pread and pwrite get ESPIPE
+    /// and leave the position where it was.
+    func testPositionedIOIsIllegalSeek() throws {
+        _ = try lab.start("src", topology: Paths.topology("migration-source.yaml"))
+        try ok("guest", "start", "--host", "src", "g1", u)
+        XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "STOP_COPY"), ["STOP_COPY data_fd"])
+        try fail("migration", "save", "--host", "src", "--offset", "0", u, file("p.bin"), stderr: "vfio-ap-sim: Illegal seek")
+        let saved = file("whole.bin")
+        XCTAssertEqual(try ok("migration", "save", "--host", "src", u, saved), ["72 bytes saved to \(saved)"])
+        XCTAssertEqual([UInt8](try Data(contentsOf: URL(fileURLWithPath: saved))), Self.sourceStream)
+        XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "RESUMING"), ["RESUMING data_fd"])
+        try fail("migration", "resume", "--host", "src", "--offset", "8", u, saved,
+                 stderr: "vfio-ap-sim: write at offset 0: Illegal seek")
+        XCTAssertEqual(try ok("migration", "resume", "--host", "src", "--chunk", "7", u, saved), ["72 bytes written"])
+        XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "RUNNING"), ["RUNNING"])
+    }
+
     func testSaveToAFileAndDecodeIt() throws {
         _ = try lab.start("src", topology: Paths.topology("migration-source.yaml"))
         try ok("guest", "start", "--host", "src", "g1", u)
