@@ -99,9 +99,14 @@ public final class GuestManager: @unchecked Sendable {
     public func setPaused(_ name: String, _ paused: Bool) throws {
         let g = try guest(name)
         guard g.paused != paused else { return }
-        if let u = g.mdev, (try? devices.migrationFlags(u)) != nil {
-            do { try devices.setState(u, paused ? .stop : .running) } catch {
-                // vfio_migration_set_state_or_reset: reset and assume RUNNING.
+        // With enable-migration=off vfio_migration_realize stops at the
+        // blocker: no run-state handler, no SETs.
+        if let u = g.mdev, g.migration != .off, (try? devices.migrationFlags(u)) != nil {
+            let target: MigrationState = paused ? .stop : .running
+            do { try devices.setState(u, target) } catch {
+                // vfio_migration_set_state_or_reset: log, reset, assume RUNNING.
+                let reason = (error as? Errno)?.kernelDescription ?? "\(error)"
+                appendLog(name, "qemu-system-s390x: \(u): Failed setting device state to \(target), err: \(reason). Recover state is ERROR. Resetting device")
                 try? devices.reset(u)
             }
         }

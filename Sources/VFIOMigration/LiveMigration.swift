@@ -37,12 +37,8 @@ public struct LiveMigration {
             return out
         }
         let uuid = info.mdev
-        // libvirt: the destination must have an mdev with the same UUID.
-        if let uuid, !(try destination.mdevExists(uuid)) {
-            out.console = ["error: device not found: mediated device '\(uuid)' not found"]
-            return out
-        }
-        // libvirt asks QEMU for migration blockers (query-migrate blocked-reasons).
+        // Begin phase on the source (qemuMigrationSrcIsAllowed): libvirt asks
+        // QEMU for migration blockers (query-migrate blocked-reasons).
         if let uuid {
             var reasons: [String] = []
             if info.migration == .off {
@@ -56,6 +52,12 @@ public struct LiveMigration {
                 out.console = ["error: Requested operation is not valid: cannot migrate domain: " + reasons.joined(separator: "; ")]
                 return out
             }
+        }
+        // Prepare phase on the destination: the mdev with the same UUID must
+        // exist (virMediatedDeviceNew).
+        if let uuid, !(try destination.mdevExists(uuid)) {
+            out.console = ["error: device not found: mediated device '\(uuid)' not found"]
+            return out
         }
         let kernelLogBefore = try destination.kernelLog().count
 
@@ -76,23 +78,38 @@ public struct LiveMigration {
         out.sourceQEMULog.append("initiating migration")
         out.destinationQEMULog.append("initiating migration")
 
-        func failIncoming(_ e: Errno, section: Bool) throws -> Outcome {
+        /// After a failure QEMU's migration notifier sets the device RUNNING;
+        /// libvirt restarts the VM only if it was running before.
+        func resumeSource() throws {
+            if let uuid, info.migration != .off { try? source.setState(uuid, .running) }
+            if !info.paused { try source.setPaused(guest, false) }
+        }
+
+        /// Where the destination's load failed: `vfio_load_setup` (reported by
+        /// qemu_loadvm_state_setup), a section's data (qemu_loadvm_section_part_end),
+        /// or a section it has no handler for.
+        enum LoadFailure { case setup, section, unknownSection }
+
+        func failIncoming(_ e: Errno, at failure: LoadFailure) throws -> Outcome {
             var o = out
-            if section { o.destinationQEMULog.append("qemu-system-s390x: error while loading state section id 1(vfio)") }
+            switch failure {
+            case .setup: o.destinationQEMULog.append("qemu-system-s390x: Load state of device vfio failed")
+            case .section: o.destinationQEMULog.append("qemu-system-s390x: error while loading state section id 1(vfio)")
+            case .unknownSection: break
+            }
             o.destinationQEMULog += ["shutting down, reason=failed",
                                      "terminating on signal 15 from pid \(libvirtPID) (/usr/sbin/virtqemud)"]
             try destination.stopGuest(guest)
             try source.appendLog(guest, "qemu-system-s390x: Sibling indicated error 1")
             o.sourceQEMULog.append("qemu-system-s390x: Sibling indicated error 1")
-            // The source VM goes on running (the failure notifier SETs RUNNING).
-            try source.setPaused(guest, false)
+            try resumeSource()
             o.console = ["error: operation failed: job 'migration in' failed: load of migration failed: \(e.kernelDescription)"]
             o.destinationKernelLog = Array(try destination.kernelLog().dropFirst(kernelLogBefore))
             return o
         }
 
         guard let uuid else {
-            try finish(&out, uuid: nil)
+            try finish(&out, uuid: nil, wasPaused: info.paused)
             return out
         }
 
@@ -106,10 +123,10 @@ public struct LiveMigration {
         }
         if !destinationMigrates {
             // No vfio section handler on the destination: the stream has an unknown section.
-            return try failIncoming(.invalidArgument, section: false)
+            return try failIncoming(.invalidArgument, at: .unknownSection)
         }
         do { try destination.setState(uuid, .resuming) } catch let e as Errno {
-            return try failIncoming(e, section: true)
+            return try failIncoming(e, at: .setup)
         }
 
         // Source: save setup reads the data size while RUNNING.
@@ -131,7 +148,7 @@ public struct LiveMigration {
         } catch let e as Errno {
             try? source.closeFile(uuid)
             try? destination.stopGuest(guest)
-            try source.setPaused(guest, false)
+            try resumeSource()
             out.console = ["error: operation failed: job 'migration out' failed: \(e.kernelDescription)"]
             return out
         }
@@ -144,20 +161,23 @@ public struct LiveMigration {
                 _ = try destination.write(uuid, Array(stream[offset..<end]))
             } catch let e as Errno {
                 try? destination.closeFile(uuid)
-                return try failIncoming(e, section: true)
+                return try failIncoming(e, at: .section)
             }
             offset = end
         }
         try destination.closeFile(uuid)
-        try finish(&out, uuid: uuid)
+        try finish(&out, uuid: uuid, wasPaused: info.paused)
         return out
     }
 
-    /// The destination VM starts (RESUMING -> STOP -> RUNNING); libvirt
-    /// destroys the source domain.
-    private func finish(_ out: inout Outcome, uuid: String?) throws {
-        try destination.setPaused(guest, false)
-        if let uuid { try? destination.setState(uuid, .running) }
+    /// The destination VM starts (RESUMING -> STOP -> RUNNING) if the source
+    /// was running, else it stays paused as it was; libvirt destroys the
+    /// source domain.
+    private func finish(_ out: inout Outcome, uuid: String?, wasPaused: Bool) throws {
+        if !wasPaused {
+            try destination.setPaused(guest, false)
+            if let uuid { try? destination.setState(uuid, .running) }
+        }
         try source.stopGuest(guest)
         out.succeeded = true
     }

@@ -6,8 +6,8 @@ import SystemPackage
 /// back as `Errno`.
 public protocol MigrationPeer: AnyObject {
     var hostName: String { get }
-    /// The guest's mdev and migration setting, or nil if there is no such guest.
-    func guestInfo(_ name: String) throws -> (mdev: String?, migration: MigrationSetting)?
+    /// The guest's mdev, migration setting and run state, or nil if there is no such guest.
+    func guestInfo(_ name: String) throws -> GuestInfo?
     func mdevExists(_ uuid: String) throws -> Bool
     func migrationFlags(_ uuid: String) throws -> MigrationFlags
     func setState(_ uuid: String, _ state: MigrationState) throws
@@ -23,15 +23,26 @@ public protocol MigrationPeer: AnyObject {
     func kernelLog() throws -> [String]
 }
 
+public struct GuestInfo: Equatable, Sendable {
+    public var mdev: String?
+    public var migration: MigrationSetting
+    public var paused: Bool
+    public init(mdev: String?, migration: MigrationSetting, paused: Bool) {
+        self.mdev = mdev
+        self.migration = migration
+        self.paused = paused
+    }
+}
+
 /// A peer in this process.
 public final class LocalPeer: MigrationPeer {
     public let guests: GuestManager
     public init(_ guests: GuestManager) { self.guests = guests }
 
     public var hostName: String { guests.host.name }
-    public func guestInfo(_ name: String) throws -> (mdev: String?, migration: MigrationSetting)? {
+    public func guestInfo(_ name: String) throws -> GuestInfo? {
         guard let g = try? guests.guest(name) else { return nil }
-        return (g.mdev, g.migration)
+        return GuestInfo(mdev: g.mdev, migration: g.migration, paused: g.paused)
     }
     public func mdevExists(_ uuid: String) throws -> Bool { guests.host.read { $0.mdevIndex(uuid: uuid) != nil } }
     public func migrationFlags(_ uuid: String) throws -> MigrationFlags { try guests.devices.migrationFlags(uuid) }

@@ -135,6 +135,46 @@ final class LiveMigrationTests: LabTestCase {
         XCTAssertEqual(dst.queueStatus("05.0004"), "assigned", "the destination never opened its mdev")
     }
 
+    /// libvirt's Begin phase (the source's blockers) comes before the
+    /// destination's Prepare (the mdev lookup).
+    func testBlockersAreCheckedBeforeTheDestinationMdev() throws {
+        _ = try startMigrationHosts(target: "migration-target-no-mdev.yaml")
+        try ok("guest", "start", "--host", "src", "--migration", "off", "g1", u)
+        let r = try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1")
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "error: Requested operation is not valid: cannot migrate domain: \(u): Migration is disabled for VFIO device\n")
+    }
+
+    /// enable-migration=off: QEMU registers no run-state handler, so pausing
+    /// the VM sends no SET.
+    func testPausingAGuestWithMigrationOffLeavesTheDeviceRunning() throws {
+        _ = try startMigrationHosts()
+        try ok("guest", "start", "--host", "src", "--migration", "off", "g1", u)
+        try ok("guest", "pause", "--host", "src", "g1")
+        XCTAssertEqual(try ok("migration", "get-state", "--host", "src", u), ["RUNNING"])
+        XCTAssertEqual(try guestList("src"), ["g1 paused \(u)"])
+    }
+
+    /// A paused guest stays paused: after a failed migration on the source
+    /// (its device back to RUNNING by QEMU's notifier), after a successful
+    /// one on the destination (its device left in RESUMING).
+    func testAPausedGuestStaysPaused() throws {
+        let (_, dst) = try startMigrationHosts()
+        XCTAssertNil(dst.write("devices/ap/card05/05.0004/hwinfo", "0x728000000bff0007"))
+        try ok("guest", "start", "--host", "src", "g1", u)
+        try ok("guest", "pause", "--host", "src", "g1")
+        XCTAssertEqual(try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1").status, 1)
+        XCTAssertEqual(try guestList("src"), ["g1 paused \(u)"])
+        XCTAssertEqual(try ok("migration", "get-state", "--host", "src", u), ["RUNNING"])
+
+        XCTAssertNil(dst.write("devices/ap/card05/05.0004/hwinfo", "0xf28000000bff0007"))
+        XCTAssertEqual(try lab.cli("migrate", "--from", "src", "--to", "dst", "--guest", "g1").status, 0)
+        XCTAssertEqual(try guestList("dst"), ["g1 paused \(u)"])
+        XCTAssertEqual(try ok("migration", "get-state", "--host", "dst", u), ["RESUMING"])
+        try ok("guest", "resume", "--host", "dst", "g1")
+        XCTAssertEqual(try ok("migration", "get-state", "--host", "dst", u), ["RUNNING"])
+    }
+
     func testIncompatibleHardwareAPSCMissingOnTheTarget() throws {
         let (src, dst) = try startMigrationHosts()
         XCTAssertEqual(dst.read("devices/ap/card05/05.0004/hwinfo"), "0xf28000000bff0007")

@@ -65,7 +65,7 @@ enum ControlRequests {
         case ("guest", "log"): return try guests.guest(try arg(2)).qemuLog.map { $0 + "\n" }.joined()
         case ("guest", "info"):
             let g = try guests.guest(try arg(2))
-            return "\(g.mdev ?? "-") \(g.migration.rawValue)\n"
+            return "\(g.mdev ?? "-") \(g.migration.rawValue) \(g.paused ? "paused" : "running")\n"
         case ("guest", "log-append"):
             guests.appendLog(try arg(2), w.dropFirst(3).joined(separator: " "))
             return ""

@@ -23,11 +23,12 @@ final class RemotePeer: MigrationPeer {
         }
     }
 
-    func guestInfo(_ name: String) throws -> (mdev: String?, migration: MigrationSetting)? {
+    func guestInfo(_ name: String) throws -> GuestInfo? {
         guard let reply = try? send("guest", "info", name) else { return nil }
         let w = reply.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-        guard w.count == 2 else { return nil }
-        return (w[0] == "-" ? nil : w[0], MigrationSetting(rawValue: w[1]) ?? .auto)
+        guard w.count == 3 else { return nil }
+        return GuestInfo(mdev: w[0] == "-" ? nil : w[0], migration: MigrationSetting(rawValue: w[1]) ?? .auto,
+                         paused: w[2] == "paused")
     }
     func mdevExists(_ uuid: String) throws -> Bool { try send("mdev", "exists", uuid) == "yes\n" }
     func migrationFlags(_ uuid: String) throws -> MigrationFlags {
