@@ -18,6 +18,17 @@ public final class S390Host: @unchecked Sendable {
     public var deviceRequestHandler: (@Sendable (_ uuid: String, _ count: Int) -> Void)?
     /// How long `vfio_unregister_group_dev` waits between requests (10 s).
     public var deviceRequestInterval: TimeInterval = 10
+    /// Set when the emulated host goes away: blocked writers give up.
+    private var shuttingDown = false
+
+    /// Ends every wait of a blocked writer (their writes fail ENODEV, as for
+    /// a device that disappears); called before the file system stops.
+    public func shutdown() {
+        changed.lock()
+        shuttingDown = true
+        changed.broadcast()
+        changed.unlock()
+    }
 
     public init(name: String, state: HostState) {
         self.name = name
@@ -76,10 +87,13 @@ public final class S390Host: @unchecked Sendable {
             count += 1
             let deadline = Date().addingTimeInterval(deviceRequestInterval)
             changed.lock()
-            while read({ s in s.mdevIndex(uuid: uuid).map { s.mdevs[$0].guest != nil } ?? false }), Date() < deadline {
+            while !shuttingDown, read({ s in s.mdevIndex(uuid: uuid).map { s.mdevs[$0].guest != nil } ?? false }),
+                  Date() < deadline {
                 _ = changed.wait(until: deadline)
             }
+            let giveUp = shuttingDown
             changed.unlock()
+            if giveUp { throw Errno.noDevice }
         }
     }
 

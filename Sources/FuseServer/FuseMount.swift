@@ -63,6 +63,10 @@ public final class FuseMount: @unchecked Sendable {
 
     public let mountpoint: String
     public let options: Options
+    /// Called once when serving is about to end (signal, `stop()` or an
+    /// external unmount), before the workers are joined: the place to
+    /// release stores that block.
+    public var willStop: (@Sendable () -> Void)?
     private let handler: RequestHandler
     private let condition = NSCondition()
     private var phase = Phase.idle
@@ -233,6 +237,9 @@ public final class FuseMount: @unchecked Sendable {
     private func requestExit() {
         guard phase == .running, !exitRequested, let session else { return }
         exitRequested = true
+        // Let the file system end requests that would wait forever (libfuse
+        // joins its workers before the loop returns).
+        willStop?()
         fuse_session_exit(session)
         if geteuid() == 0 {
             if umount2(mountpoint, 0) != 0 && Glibc.errno == EBUSY {

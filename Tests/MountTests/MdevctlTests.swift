@@ -89,6 +89,7 @@ final class MdevctlTests: XCTestCase {
             start1 0
             start2 1
             \(Expected.uuid1)
+             vfio_ap matrix: MDEV: Registered
              vfio_ap_mdev \(Expected.uuid2): Userspace may not assign queue 05.0004 to mdev: already assigned to \(Expected.uuid1)
 
             """)

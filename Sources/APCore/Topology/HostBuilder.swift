@@ -68,6 +68,8 @@ public enum HostBuilder {
             // ap_select_domain picks the first usable domain of the configuration.
             s.bus.defaultDomain = first
         }
+        // mdev_register_parent when vfio_ap loads: dev_info on the matrix device.
+        s.log(.info, KernelLog.deviceLine(driver: "vfio_ap", device: "matrix", "MDEV: Registered"))
         for (k, m) in t.mdevs.enumerated() {
             let path = "mdevs[\(k)]"
             do { try s.createMdev(uuid: m.uuid) } catch {

@@ -15,8 +15,11 @@ final class HostServer {
         self.host = host
         guests = GuestManager(host: host)
         let tree = SysfsTree(host: host)
+        // sysfs is mounted noexec and nodev (kernfs_fill_super); FUSE adds nosuid, nodev.
         mount = FuseMount(fileSystem: tree, mountpoint: mountpoint,
-                          options: FuseMount.Options(fsname: "vfio-ap-sim", subtype: "vfio-ap-sim"))
+                          options: FuseMount.Options(fsname: "vfio-ap-sim", subtype: "vfio-ap-sim",
+                                                     extraOptions: ["noexec"]))
+        mount.willStop = { [host] in host.shutdown() }
         control = ControlServer(path: ControlPaths.socket(host: host.name, directory: runtimeDirectory),
                                 handler: ControlRequests.handler(for: guests))
     }
