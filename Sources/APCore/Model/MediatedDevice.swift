@@ -22,9 +22,6 @@ public struct MediatedDevice: Sendable, Equatable {
         guest = nil
     }
 
-    /// Every APQN of the assigned matrix.
-    public var assignedAPQNs: [APQN] { matrix.apqns }
-
     public func isAssigned(_ q: APQN) -> Bool { matrix.adapters.contains(q.card) && matrix.domains.contains(q.domain) }
 }
 

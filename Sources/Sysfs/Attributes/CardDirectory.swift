@@ -12,14 +12,14 @@ enum CardDirectory {
             .attribute("depth", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.queueDepth) } }),
             .attribute("ap_functions", .readOnly { try card(host, id) { c, _ in KernelFormat.functions(c.cardHardwareInfo.facilities) + "\n" } }),
             .attribute("request_count", .readWrite({ try card(host, id) { c, _ in Show.line(c.requestCount) } }) { _ in
-                try host.store { $0.resetCardRequestCounts(id) }
+                try host.update { $0.resetCardRequestCounts(id) }
             }),
             .attribute("requestq_count", .readOnly { "0\n" }),
             .attribute("pendingq_count", .readOnly { "0\n" }),
             .attribute("modalias", .readOnly { host.read { KernelFormat.modalias(deviceType: $0.deviceType(ofCard: id)) + "\n" } }),
             .attribute("config", .readWrite({ try card(host, id) { c, _ in Show.flag(c.configured) } }) { bytes in
                 guard let v = KernelParsers.scanInt(bytes), v == 0 || v == 1 else { throw Errno.invalidArgument }
-                try host.store { try $0.setCardConfigured(id, v == 1) }
+                try host.update { try $0.setCardConfigured(id, v == 1) }
             }),
             .attribute("chkstop", .readOnly { try card(host, id) { c, _ in Show.flag(c.checkstopped) } }),
             .attribute("max_msg_size", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.maxMessageSize) } }),
@@ -68,7 +68,7 @@ enum CardDirectory {
                 try card(host, id) { c, _ in Show.flag(c.configured && !c.checkstopped && c.zcryptOnline) }
             }) { bytes in
                 guard let v = KernelParsers.scanInt(bytes), v == 0 || v == 1 else { throw Errno.invalidArgument }
-                try host.store { try $0.setCardOnline(id, v == 1) }
+                try host.update { try $0.setCardOnline(id, v == 1) }
             }),
             .attribute("load", .readOnly { try card(host, id) { c, _ in Show.line(c.load) } }),
         ]

@@ -10,11 +10,11 @@ enum DriverCore {
             .attribute("drivers_autoprobe", .readWrite({ host.read { Show.flag($0.bus.driversAutoprobe[bus] ?? true) } }) { bytes in
                 // drivers_autoprobe_store: '0' switches it off, anything else on.
                 let on = KernelParsers.cString(bytes).first != UInt8(ascii: "0")
-                try host.store { $0.setDriversAutoprobe(bus: bus, on) }
+                try host.update { $0.setDriversAutoprobe(bus: bus, on) }
             }),
             .attribute("drivers_probe", .writeOnly { bytes in
                 let name = KernelParsers.deviceName(bytes)
-                try host.store { s in
+                try host.update { s in
                     switch bus {
                     case "ap": try s.probeDevice(named: name)
                     case "matrix": guard name == "matrix" else { throw Errno.noDevice }
@@ -23,7 +23,7 @@ enum DriverCore {
                 }
             }),
             .attribute("uevent", .writeOnly { bytes in
-                try host.store { try $0.synthesizeUevent(devpath: "/bus/\(bus)", bytes) }
+                try host.update { try $0.synthesizeUevent(devpath: "/bus/\(bus)", bytes) }
             }),
         ]
     }
@@ -32,7 +32,7 @@ enum DriverCore {
     /// synthesizes an event.
     static func uevent(_ host: S390Host, devpath: String, _ env: @escaping (HostState) -> [String]) -> SysfsDirectory.Entry {
         .attribute("uevent", .readWrite({ host.read { env($0).map { $0 + "\n" }.joined() } }) { bytes in
-            try host.store { try $0.synthesizeUevent(devpath: devpath, bytes) }
+            try host.update { try $0.synthesizeUevent(devpath: devpath, bytes) }
         })
     }
 
@@ -44,7 +44,7 @@ enum DriverCore {
         if let module { e.append(.link("module", "../../../../module/\(module)")) }
         if let unbind { e.append(.attribute("unbind", .writeOnly(unbind))) }
         e.append(.attribute("uevent", .writeOnly { bytes in
-            try host.store { try $0.synthesizeUevent(devpath: "/bus/\(bus)/drivers/\(driver)", bytes) }
+            try host.update { try $0.synthesizeUevent(devpath: "/bus/\(bus)/drivers/\(driver)", bytes) }
         }))
         return e
     }

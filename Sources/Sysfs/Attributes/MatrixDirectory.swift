@@ -37,7 +37,7 @@ enum MatrixDirectory {
                 // create_store: 36 or 37 bytes (the write's count), then guid_parse.
                 guard bytes.count == 36 || bytes.count == 37 else { throw Errno.invalidArgument }
                 let uuid = try KernelParsers.guid(KernelParsers.cString(bytes))
-                try host.store { try $0.createMdev(uuid: uuid) }
+                try host.update { try $0.createMdev(uuid: uuid) }
             }),
             .attribute("device_api", .readOnly { "vfio-ap\n" }),
             .directory("devices", SysfsDirectory(
@@ -56,7 +56,7 @@ enum MdevDirectory {
         func assign(_ r: HostState.MatrixResource, _ on: Bool) -> SysfsAttribute {
             .writeOnly { bytes in
                 let id = try KernelParsers.kstrtoul(bytes)
-                try host.store { s in
+                try host.update { s in
                     if on { try s.assign(r, id: id, to: uuid) } else { try s.unassign(r, id: id, from: uuid) }
                 }
             }
@@ -74,7 +74,7 @@ enum MdevDirectory {
                 }
             }) { bytes in
                 let new = try KernelParsers.apConfig(bytes)
-                try host.store { try $0.setAPConfig(new, of: uuid) }
+                try host.update { try $0.setAPConfig(new, of: uuid) }
             }),
             .attribute("control_domains", .readOnly {
                 try mdev(host, uuid) { m, s in

@@ -9,12 +9,12 @@ enum QueueDirectory {
         var e: [SysfsDirectory.Entry] = [
             .attribute("request_count", .readWrite({
                 try queue(host, q) { qu, _ in qu.initialized ? Show.line(qu.requestCount) : "-\n" }
-            }) { _ in try host.store { $0.resetQueueRequestCount(q) } }),
+            }) { _ in try host.update { $0.resetQueueRequestCount(q) } }),
             .attribute("requestq_count", .readOnly { try queue(host, q) { _, _ in "0\n" } }),
             .attribute("pendingq_count", .readOnly { try queue(host, q) { _, _ in "0\n" } }),
             .attribute("reset", .readWrite({
                 try queue(host, q) { qu, _ in qu.resetPending ? "Reset in progress.\n" : "No Reset Timer set.\n" }
-            }) { _ in try host.store { $0.requestQueueReset(q) } }),
+            }) { _ in try host.update { $0.requestQueueReset(q) } }),
             .attribute("interrupt", .readOnly {
                 try queue(host, q) { qu, s in
                     qu.initialized && s.machine.interrupts ? "Interrupts enabled.\n" : "Interrupts disabled.\n"
@@ -28,7 +28,7 @@ enum QueueDirectory {
             .attribute("driver_override", .readWrite({
                 try queue(host, q) { qu, _ in (qu.driverOverride ?? "") + "\n" }
             }) { bytes in
-                try host.store { s in
+                try host.update { s in
                     // driver_override_store: refused while the masks are in use, before parsing.
                     if s.masksInUse { throw Errno.invalidArgument }
                     try s.setDriverOverride(q, try KernelParsers.driverOverride(bytes))
@@ -38,7 +38,7 @@ enum QueueDirectory {
                 try queue(host, q) { qu, _ in KernelFormat.hwinfo(qu.hardwareInfo.value) + "\n" }
             }) { bytes in
                 let v = try KernelParsers.kstrtoul(bytes)
-                try host.store { try $0.setQueueHardwareInfo(q, v) }
+                try host.update { try $0.setQueueHardwareInfo(q, v) }
             }),
         ]
         if s.hasSecureBindingAttributes { e += secureBindingEntries(host, q) }
@@ -73,7 +73,7 @@ enum QueueDirectory {
                     return qu.hardwareInfo.bindState <= HostState.bsUsableNoSecureKey ? "bound\n" : "unbound\n"
                 }
             }) { bytes in
-                try host.store { s in
+                try host.update { s in
                     guard s.supportsBind(q) else { throw Errno.invalidArgument }
                     try s.secureBind(q, try KernelParsers.kstrtobool(bytes))
                 }
@@ -94,7 +94,7 @@ enum QueueDirectory {
                     }
                 }
             }) { bytes in
-                try host.store { s in
+                try host.update { s in
                     guard s.supportsAssociation(q) else { throw Errno.invalidArgument }
                     // kstrtouint: an unsigned int, ERANGE above it.
                     let v = try KernelParsers.kstrtoul(bytes)
@@ -112,7 +112,7 @@ enum QueueDirectory {
                 try queue(host, q) { qu, s in Show.flag(s.isConfigured(q) && !s.isCheckstopped(q) && qu.zcryptOnline) }
             }) { bytes in
                 guard let v = KernelParsers.scanInt(bytes), v == 0 || v == 1 else { throw Errno.invalidArgument }
-                try host.store { try $0.setQueueOnline(q, v == 1) }
+                try host.update { try $0.setQueueOnline(q, v == 1) }
             }),
             .attribute("load", .readOnly { try queue(host, q) { qu, _ in Show.line(qu.load) } }),
         ]

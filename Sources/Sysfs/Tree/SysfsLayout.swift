@@ -78,11 +78,11 @@ enum SysfsLayout {
             host, bus: "ap", driver: d.rawValue, module: d == .vfioAP ? "vfio_ap" : "zcrypt_cex4",
             bind: { bytes in
                 let name = KernelParsers.deviceName(bytes)
-                try host.store { try $0.bind(driver: d, device: name) }
+                try host.update { try $0.bind(driver: d, device: name) }
             },
             unbind: { bytes in
                 let name = KernelParsers.deviceName(bytes)
-                try host.store { try $0.unbind(driver: d, device: name) }
+                try host.update { try $0.unbind(driver: d, device: name) }
             })
         func boundDevices(_ st: HostState) -> [String] {
             switch d {
