@@ -49,12 +49,17 @@ public final class S390Host: @unchecked Sendable {
     public func update<T>(_ body: (inout HostState) throws -> T) rethrows -> T {
         lock.lock()
         state.now = DispatchTime.now().uptimeNanoseconds - bootTime
-        let wasComplete = state.bindingsComplete
         defer {
-            if !wasComplete && state.bindingsComplete {
-                // ap_check_bindings_complete: counts each time all queues are bound.
-                state.bus.bindingsCompleteCount += 1
-                state.record(.busAttributes)
+            // ap_check_bindings_complete: counts each time all queues are
+            // bound again; only a binding change can change that, so the
+            // O(queues) count runs only then.
+            if state.changes.contains(where: { if case .queueBinding = $0 { return true } else { return false } }) {
+                let complete = state.bindingsComplete
+                if complete && !state.bus.bindingsWereComplete {
+                    state.bus.bindingsCompleteCount += 1
+                    state.record(.busAttributes)
+                }
+                state.bus.bindingsWereComplete = complete
             }
             let changes = state.changes
             state.changes.removeAll(keepingCapacity: true)

@@ -48,6 +48,9 @@ public struct BusSettings: Sendable, Equatable {
     public var pollTimeout: UInt64 = 250_000
     public var scans: UInt64 = 1
     public var bindingsCompleteCount: UInt64 = 1
+    /// Whether every queue device was bound after the last binding change
+    /// (so `ap_check_bindings_complete` counts only a new completion).
+    public var bindingsWereComplete = true
     /// `drivers_autoprobe` of the ap, matrix and mdev buses.
     public var driversAutoprobe: [String: Bool] = ["ap": true, "matrix": true, "mdev": true]
 

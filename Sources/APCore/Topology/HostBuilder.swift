@@ -87,6 +87,7 @@ public enum HostBuilder {
                 }
             }
         }
+        s.bus.bindingsWereComplete = s.bindingsComplete
         s.changes.removeAll()
         return S390Host(name: name ?? t.name, state: s)
     }
