@@ -20,6 +20,7 @@ public final class S390Host: @unchecked Sendable {
     public var deviceRequestInterval: TimeInterval = 10
     /// Set when the emulated host goes away: blocked writers give up.
     private var shuttingDown = false
+    private let scanTimer = BusScanTimer()
 
     /// Ends every wait of a blocked writer (their writes fail ENODEV, as for
     /// a device that disappears); called before the file system stops.
@@ -28,11 +29,29 @@ public final class S390Host: @unchecked Sendable {
         shuttingDown = true
         changed.broadcast()
         changed.unlock()
+        scanTimer.cancel()
     }
 
     public init(name: String, state: HostState) {
         self.name = name
         self.state = state
+        let boot = bootTime
+        self.state.clock = { DispatchTime.now().uptimeNanoseconds - boot }
+        armScanTimer(at: state.bus.nextScanAt)
+    }
+
+    /// ap_scan_bus_timer: when it fires, one bus scan (which re-arms it).
+    private func armScanTimer(at deadline: UInt64) {
+        scanTimer.arm(at: deadline, boot: bootTime) { [weak self] in
+            guard let self, !self.isShuttingDown else { return }
+            self.update { $0.rescanBus() }
+        }
+    }
+
+    private var isShuttingDown: Bool {
+        changed.lock()
+        defer { changed.unlock() }
+        return shuttingDown
     }
 
     /// Reads the state under the lock.
@@ -63,7 +82,9 @@ public final class S390Host: @unchecked Sendable {
             }
             let changes = state.changes
             state.changes.removeAll(keepingCapacity: true)
+            let nextScan = state.bus.nextScanAt
             lock.unlock()
+            armScanTimer(at: nextScan)
             if !changes.isEmpty { notify(changes) }
             changed.lock()
             changed.broadcast()

@@ -31,11 +31,11 @@ public final class MigrationFile: @unchecked Sendable {
         position = 0
     }
 
-    /// `vfio_ap_save_read`: ESPIPE for positioned reads, ENODEV once
-    /// disabled, EINVAL past the end; 0 bytes at EOF.
-    func read(_ count: Int, offset: Int?) throws -> [UInt8] {
+    /// `vfs_read` (EBADF on the resume file, opened write-only), then
+    /// `vfio_ap_save_read`: ENODEV once disabled, EINVAL past the end; 0
+    /// bytes at EOF.
+    func read(_ count: Int) throws -> [UInt8] {
         guard direction == .save else { throw Errno.badFileDescriptor }
-        if offset != nil { throw Errno.illegalSeek }
         if disabled { throw Errno.noDevice }
         if position > buffer.count { throw Errno.invalidArgument }
         let n = min(buffer.count - position, max(count, 0))

@@ -23,10 +23,18 @@ public final class VFIOAPMigration: @unchecked Sendable {
     /// Walks `vfio_mig_get_next_state` arc by arc, recording the state after
     /// each successful arc; returns the data file the last arc opened.
     func setState(_ target: MigrationState, _ s: inout HostState) throws -> MigrationFile? {
+        try setState(rawTarget: target.rawValue, &s)
+    }
+
+    /// `rawTarget` is the `device_state` word userspace passed: the SE
+    /// refusal comes first, then `vfio_mig_get_next_state` refuses a number
+    /// past the enum with EINVAL.
+    func setState(rawTarget: UInt32, _ s: inout HostState) throws -> MigrationFile? {
         if s.machine.secureExecutionGuest {
             s.logMdev(.err, uuid, "Migration not allowed from or to a Secure Execution guest")
             throw Errno.notPermitted
         }
+        guard let target = MigrationState(rawValue: rawTarget) else { throw Errno.invalidArgument }
         var file: MigrationFile?
         while state != target {
             let next = try NextStateTable.next(from: state, to: target, flags: flags)
@@ -99,9 +107,8 @@ public final class VFIOAPMigration: @unchecked Sendable {
     /// `vfio_ap_resume_write`: takes the bytes, then validates what it has:
     /// the queue count once it is known, the APQNs and their hardware once
     /// the whole configuration is in.
-    func write(_ file: MigrationFile, _ bytes: [UInt8], offset: Int?, _ s: inout HostState) throws -> Int {
+    func write(_ file: MigrationFile, _ bytes: [UInt8], _ s: inout HostState) throws -> Int {
         guard file.direction == .resume else { throw Errno.badFileDescriptor }
-        if offset != nil { throw Errno.illegalSeek }
         if file.disabled { throw Errno.noDevice }
         let total = file.position + bytes.count
         if total > file.configSize {

@@ -63,9 +63,17 @@ public final class VFIODeviceTable: @unchecked Sendable {
     /// came back (it becomes the mdev's user file, replacing any older one).
     @discardableResult
     public func setState(_ uuid: String, _ target: MigrationState) throws -> Bool {
+        try setState(uuid, rawState: target.rawValue)
+    }
+
+    /// The same with the raw `device_state` word: `vfio_ioctl_device_feature_mig_device_state`
+    /// answers ENOTTY for a device without migration support before the
+    /// driver sees the number.
+    @discardableResult
+    public func setState(_ uuid: String, rawState: UInt32) throws -> Bool {
         try host.update { s in
             let d = try driver(uuid, s)
-            guard let file = try d.setState(target, &s) else { return false }
+            guard let file = try d.setState(rawTarget: rawState, &s) else { return false }
             userFiles[uuid] = file
             return true
         }
@@ -92,17 +100,32 @@ public final class VFIODeviceTable: @unchecked Sendable {
         return f
     }
 
-    /// read() on the data fd; `offset` makes it a pread (ESPIPE).
-    public func read(_ uuid: String, count: Int, offset: Int? = nil) throws -> [UInt8] {
-        try host.update { _ in try userFile(uuid).read(count, offset: offset) }
+    /// `ksys_pread64`/`ksys_pwrite64` before the file's own checks: a
+    /// negative offset is EINVAL before the fd is looked at, and a
+    /// `stream_open` file has no FMODE_PREAD/PWRITE, so any offset is ESPIPE
+    /// whatever the file's direction.
+    private func checkPositioned(_ offset: Int?, _ uuid: String) throws {
+        guard let offset else { return }
+        if offset < 0 { throw Errno.invalidArgument }
+        _ = try userFile(uuid)
+        throw Errno.illegalSeek
     }
 
-    /// write() on the data fd; `offset` makes it a pwrite (ESPIPE).
+    /// read() on the data fd; `offset` makes it a pread.
+    public func read(_ uuid: String, count: Int, offset: Int? = nil) throws -> [UInt8] {
+        try host.update { _ in
+            try checkPositioned(offset, uuid)
+            return try userFile(uuid).read(count)
+        }
+    }
+
+    /// write() on the data fd; `offset` makes it a pwrite.
     public func write(_ uuid: String, _ bytes: [UInt8], offset: Int? = nil) throws -> Int {
         try host.update { s in
+            try checkPositioned(offset, uuid)
             let f = try userFile(uuid)
             guard let d = drivers[uuid] else { throw Errno.noDevice }
-            return try d.write(f, bytes, offset: offset, &s)
+            return try d.write(f, bytes, &s)
         }
     }
 

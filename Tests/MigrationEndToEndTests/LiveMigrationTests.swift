@@ -268,6 +268,10 @@ final class LiveMigrationTests: LabTestCase {
         // auto: the guest runs; QEMU's blocker makes libvirt refuse the migration.
         try ok("guest", "start", "--host", "old", "g1", u)
         try fail("migration", "flags", "--host", "old", u, message: "Inappropriate ioctl for device")
+        // No mig_ops: ENOTTY before the state word is looked at.
+        for state in ["STOP", "8", "4294967295"] {
+            try fail("migration", "set-state", "--host", "old", u, state, message: "Inappropriate ioctl for device")
+        }
         let r = try lab.cli("migrate", "--from", "old", "--to", "dst", "--guest", "g1")
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stderr, "error: Requested operation is not valid: cannot migrate domain: \(u): VFIO migration is not supported in kernel\n")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// The VFIO migration protocol step by step through `vfio-ap-sim migration`:
@@ -44,6 +45,11 @@ final class MigrationProtocolTests: LabTestCase {
             try fail("migration", "set-state", "--host", "src", u, state, stderr: "vfio-ap-sim: Invalid argument")
         }
         XCTAssertEqual(try ok("migration", "get-state", "--host", "src", u), ["RUNNING"], "a refused arc changes nothing")
+        // Numbers past the enum reach the driver, whose vfio_mig_get_next_state refuses them.
+        for state in ["8", "4294967295"] {
+            try fail("migration", "set-state", "--host", "src", u, state, stderr: "vfio-ap-sim: Invalid argument")
+        }
+        XCTAssertEqual(try ok("migration", "get-state", "--host", "src", u), ["RUNNING"])
 
         XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "STOP"), ["STOP"])
         XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "STOP"), ["STOP"], "same state: nothing to do")
@@ -82,6 +88,30 @@ final class MigrationProtocolTests: LabTestCase {
                  stderr: "vfio-ap-sim: write at offset 0: Illegal seek")
         XCTAssertEqual(try ok("migration", "resume", "--host", "src", "--chunk", "7", u, saved), ["72 bytes written"])
         XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "RUNNING"), ["RUNNING"])
+    }
+
+    /// ksys_pread64/ksys_pwrite64: a negative offset is EINVAL, any other
+    /// offset ESPIPE (no FMODE_PREAD/PWRITE after stream_open), before the
+    /// file's direction is looked at.
+    func testPositionedIOFailsBeforeTheDirectionCheck() throws {
+        _ = try lab.start("src", topology: Paths.topology("migration-source.yaml"))
+        try ok("guest", "start", "--host", "src", "g1", u)
+        let stream = file("s.bin")
+        try Data(Self.sourceStream).write(to: URL(fileURLWithPath: stream))
+        XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "STOP_COPY"), ["STOP_COPY data_fd"])
+        // pwrite on the read-only save stream.
+        try fail("migration", "resume", "--host", "src", "--offset", "0", u, stream,
+                 stderr: "vfio-ap-sim: write at offset 0: Illegal seek")
+        try fail("migration", "resume", "--host", "src", "--offset=-1", u, stream,
+                 stderr: "vfio-ap-sim: write at offset 0: Invalid argument")
+        try fail("migration", "save", "--host", "src", "--offset=-1", u, file("n.bin"), stderr: "vfio-ap-sim: Invalid argument")
+        XCTAssertEqual(try ok("migration", "set-state", "--host", "src", u, "RESUMING"), ["RESUMING data_fd"])
+        // pread on the write-only resume stream.
+        try fail("migration", "save", "--host", "src", "--offset", "0", u, file("p.bin"), stderr: "vfio-ap-sim: Illegal seek")
+        try fail("migration", "save", "--host", "src", "--offset=-8", u, file("p.bin"), stderr: "vfio-ap-sim: Invalid argument")
+        // Plain read() is vfs_read's EBADF on a write-only file.
+        try fail("migration", "save", "--host", "src", u, file("p.bin"), stderr: "vfio-ap-sim: Bad file descriptor")
+        XCTAssertEqual(try ok("migration", "resume", "--host", "src", u, stream), ["72 bytes written"], "nothing was consumed")
     }
 
     func testSaveToAFileAndDecodeIt() throws {
@@ -192,13 +222,15 @@ final class MigrationProtocolTests: LabTestCase {
         _ = try lab.start("se", topology: topology)
         _ = try lab.start("dst", topology: Paths.topology("migration-target.yaml"))
         try ok("guest", "start", "--host", "se", "g1", u)
-        for state in ["STOP", "STOP_COPY", "RESUMING", "RUNNING"] {
+        // vfio_ap_set_state refuses every SET before the state is looked at,
+        // numbers past the enum included.
+        for state in ["STOP", "STOP_COPY", "RESUMING", "RUNNING", "8", "4294967295"] {
             try fail("migration", "set-state", "--host", "se", u, state, stderr: "vfio-ap-sim: Operation not permitted")
         }
         XCTAssertEqual(try ok("migration", "get-state", "--host", "se", u), ["RUNNING"])
         XCTAssertEqual(try ok("migration", "data-size", "--host", "se", u), ["72"])
         let log = try lab.kernelLog("se")
-        XCTAssertEqual(log.filter { $0 == "vfio_ap_mdev \(u): Migration not allowed from or to a Secure Execution guest" }.count, 4, log.joined(separator: "\n"))
+        XCTAssertEqual(log.filter { $0 == "vfio_ap_mdev \(u): Migration not allowed from or to a Secure Execution guest" }.count, 6, log.joined(separator: "\n"))
 
         // A live migration from the SE host fails on the source; the guest stays.
         let r = try lab.cli("migrate", "--from", "se", "--to", "dst", "--guest", "g1")

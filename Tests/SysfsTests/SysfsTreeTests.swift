@@ -265,7 +265,8 @@ final class SysfsTreeTests: XCTestCase {
         let c = "/devices/ap/card05"
         assertShow(c + "/hwtype", "11\n")
         assertShow(c + "/raw_hwtype", "11\n")
-        assertShow(c + "/depth", "7\n")
+        // depth_show: TAPQ qd (7 in the topology) + 1 since v6.19-rc7.
+        assertShow(c + "/depth", "8\n")
         assertShow(c + "/ap_functions", "0xF2800000\n")
         assertShow("/devices/ap/card06/ap_functions", "0xEA800000\n")
         assertShow(c + "/modalias", "ap:t0B\n")

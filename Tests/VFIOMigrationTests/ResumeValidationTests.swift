@@ -177,6 +177,18 @@ final class ResumeValidationTests: XCTestCase {
         ])
     }
 
+    /// printk stamps each line when it is printed: the lines of one
+    /// incompatibility report carry their own, rising timestamps.
+    func testEachReportLineHasItsOwnTimestamp() throws {
+        let t = try target()
+        let before = t.host.read { $0.log.entries.count }
+        let entries = changing(2) { $0.apType = 0x0f; $0.bindState = 1 }
+        assertErrno(.badAddress) { try t.table.write(t.uuid, stream(entries)) }
+        let stamps = t.host.read { $0.log.entries.dropFirst(before).map(\.timestamp) }
+        XCTAssertEqual(stamps.count, 3)
+        for (a, b) in zip(stamps, stamps.dropFirst()) { XCTAssertLessThan(a, b, "\(stamps)") }
+    }
+
     /// An older source type is fine, so no AP-type line next to the real
     /// incompatibility.
     func testOlderSourceTypeGetsNoAPTypeLine() throws {

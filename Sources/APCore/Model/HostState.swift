@@ -22,6 +22,10 @@ public struct HostState: Sendable {
     public var log = KernelLog()
     /// Nanoseconds since boot, advanced by `S390Host` before each operation.
     public var now: UInt64 = 0
+    /// The host's clock (nanoseconds since boot), read for each log line:
+    /// printk stamps every line when it is printed, so the lines of one
+    /// report carry their own times. Without it lines get `now`.
+    public var clock: (@Sendable () -> UInt64)?
     /// Changes recorded since `S390Host` last drained them.
     public var changes: [ModelChange] = []
 
@@ -38,6 +42,7 @@ public struct HostState: Sendable {
     // MARK: - Logging
 
     public mutating func log(_ level: KernelLog.Level, _ text: String) {
+        if let clock { now = max(now, clock()) }
         log.append(text, level: level, at: now)
         record(.kernelLog)
     }

@@ -20,10 +20,16 @@ public struct Machine: Sendable, Equatable {
 
     public init() {}
 
+    /// Whether the AP bus trusts the QCI info: since v6.10 a QCI whose flags
+    /// word is 0 counts as static info, "QCI not supported" (ap_bus.c
+    /// `ap_qci_info_is_available`): the masks read `not supported`,
+    /// `features` reads `-`, and adapters 0-63 / domains 0-15 count as configured.
+    public var qciInfoValid: Bool { qciAvailable && !busFeatures.isEmpty }
+
     /// `ap_max_adapter_id`: QCI `na` with APXA (when non-zero), else 63.
-    public var maxAdapterID: Int { qciAvailable && apxa && maxAdapterIDField != 0 ? maxAdapterIDField : 63 }
+    public var maxAdapterID: Int { qciInfoValid && apxa && maxAdapterIDField != 0 ? maxAdapterIDField : 63 }
     /// `ap_max_domain_id`: QCI `nd` with APXA (when non-zero), else 15.
-    public var maxDomainID: Int { qciAvailable && apxa && maxDomainIDField != 0 ? maxDomainIDField : 15 }
+    public var maxDomainID: Int { qciInfoValid && apxa && maxDomainIDField != 0 ? maxDomainIDField : 15 }
 
     /// `/sys/bus/ap/features`: the QCI flags in this order (`features_show`).
     public var busFeatures: [String] {
@@ -47,6 +53,9 @@ public struct BusSettings: Sendable, Equatable {
     public var pollThread = false
     public var pollTimeout: UInt64 = 250_000
     public var scans: UInt64 = 1
+    /// When the rescan timer (`ap_scan_bus_timer`) fires next, in
+    /// nanoseconds since boot: `config_time` after the last scan.
+    public var nextScanAt: UInt64 = 30 * 1_000_000_000
     public var bindingsCompleteCount: UInt64 = 1
     /// Whether every queue device was bound after the last binding change
     /// (so `ap_check_bindings_complete` counts only a new completion).

@@ -46,6 +46,8 @@ extension HostState {
     public mutating func setConfigTime(_ seconds: Int) throws {
         guard (5...120).contains(seconds) else { throw Errno.invalidArgument }
         bus.configTime = seconds
+        // mod_timer(&ap_scan_bus_timer, jiffies + ap_scan_bus_time * HZ)
+        bus.nextScanAt = now + UInt64(seconds) * 1_000_000_000
         record(.busAttributes)
     }
 
@@ -62,9 +64,12 @@ extension HostState {
         record(.busAttributes)
     }
 
-    /// `scans_store` → `ap_bus_force_rescan`: one more synchronous bus scan.
+    /// One AP bus scan (`ap_scan_bus`): from `scans_store` →
+    /// `ap_bus_force_rescan`, a configuration change, or the rescan timer
+    /// every `config_time` seconds. Each counts, and each re-arms the timer.
     public mutating func rescanBus() {
         bus.scans += 1
+        bus.nextScanAt = now + UInt64(bus.configTime) * 1_000_000_000
         record(.busAttributes)
     }
 

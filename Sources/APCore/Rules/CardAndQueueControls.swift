@@ -3,6 +3,22 @@ import SystemPackage
 /// Card and queue attribute semantics: ap_card.c, ap_queue.c, zcrypt_card.c,
 /// zcrypt_queue.c, plus the emulator's own per-queue `hwinfo`.
 extension HostState {
+    /// zcrypt's view of a queue: bound to cex4queue, configured, not
+    /// checkstopped and online (`zq->online`).
+    public func isZcryptQueueOnline(_ q: APQN) -> Bool {
+        guard let queue = queues[q], queue.driver == .cex4queue else { return false }
+        return isConfigured(q) && !isCheckstopped(q) && queue.zcryptOnline
+    }
+
+    /// Whether a card-info request reaches the card (`cca_get_info` /
+    /// `ep11_get_card_info` with AUTOSEL_DOM): the zcrypt card is online and
+    /// at least one of its domains is. There is no info cache since v6.16.
+    public func cardReachable(_ id: Int) -> Bool {
+        guard let card = adapters[id], card.boundToCEX4Card,
+              card.configured, !card.checkstopped, card.zcryptOnline else { return false }
+        return queueAPQNs(ofCard: id).contains { isZcryptQueueOnline($0) }
+    }
+
     /// Card `config` store (`config_store`): SCLP (de)configure. The queues
     /// follow at the bus scan the CHSC notification triggers, applied at once here.
     public mutating func setCardConfigured(_ id: Int, _ on: Bool) throws {
@@ -18,8 +34,7 @@ extension HostState {
             }
             record(.queue(q))
         }
-        bus.scans += 1
-        record(.busAttributes)
+        rescanBus()
     }
 
     /// zcrypt card `online` store: ENODEV when going online while the card

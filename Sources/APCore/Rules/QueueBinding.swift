@@ -22,11 +22,13 @@ extension HostState {
     mutating func attachQueue(_ q: APQN, to driver: QueueDriver) {
         guard var queue = queues[q], queue.driver == nil else { return }
         queue.driver = driver
-        if driver == .cex4queue && isConfigured(q) && !isCheckstopped(q) {
-            // zcrypt_cex4_queue_probe calls ap_queue_init_state(); vfio_ap
-            // leaves the device as it found it.
+        if driver == .cex4queue {
+            // zcrypt_cex4_queue_probe calls ap_queue_init_state() for every
+            // queue it binds (dev_state OPERATING, or ERROR once the reset
+            // meets a deconfigured or checkstopped queue: either way past
+            // UNINITIATED); vfio_ap leaves the device as it found it.
             queue.initialized = true
-            queue.resetPending = false
+            queue.resetPending = !(isConfigured(q) && !isCheckstopped(q))
         }
         queue.resetResponseCode = 0
         queues[q] = queue

@@ -11,7 +11,7 @@ extension HostState {
 
     /// `ap_sb_available() && is_prot_virt_guest()`: the queue devices get
     /// the `se_bind` and `se_associate` attributes.
-    public var hasSecureBindingAttributes: Bool { machine.qciAvailable && machine.apsb && machine.secureExecutionGuest }
+    public var hasSecureBindingAttributes: Bool { machine.qciInfoValid && machine.apsb && machine.secureExecutionGuest }
 
     /// `ap_q_supports_bind`: EP11 and accelerator queues.
     public func supportsBind(_ q: APQN) -> Bool {

@@ -7,9 +7,19 @@ import SystemPackage
 public enum HostBuilder {
     public static func build(_ t: Topology, file: String, name: String? = nil) throws -> S390Host {
         var hostConfig = APMatrix()
-        for a in t.adapters { hostConfig.adapters.insert(a.id) }
-        for d in t.usageDomains { hostConfig.domains.insert(d) }
-        for d in t.controlDomains { hostConfig.controlDomains.insert(d) }
+        if t.machine.qciInfoValid {
+            for a in t.adapters { hostConfig.adapters.insert(a.id) }
+            for d in t.usageDomains { hostConfig.domains.insert(d) }
+            for d in t.controlDomains { hostConfig.controlDomains.insert(d) }
+        } else {
+            // ap_test_config_card_id / _usage_domain / _ctrl_domain without
+            // valid QCI info: every ID up to the limits counts as configured.
+            for a in 0...t.machine.maxAdapterID { hostConfig.adapters.insert(a) }
+            for d in 0...t.machine.maxDomainID {
+                hostConfig.domains.insert(d)
+                hostConfig.controlDomains.insert(d)
+            }
+        }
         var s = HostState(machine: t.machine, hostConfig: hostConfig, vfioFeatures: t.vfioFeatures)
         s.bus.apmask = t.apmask
         s.bus.aqmask = t.aqmask
@@ -26,7 +36,7 @@ public enum HostBuilder {
             a.ep11OperationModes = spec.ep11OperationModes
             s.adapters[spec.id] = a
             guard s.hasCardDevice(spec.id) else { continue }
-            for d in t.usageDomains {
+            for d in t.usageDomains where hostConfig.domains.contains(d) {
                 let apqn = APQN(card: spec.id, domain: d)
                 var q = Queue(apqn: apqn, hardwareInfo: spec.hardwareInfo)
                 q.masterKeys = spec.masterKeys

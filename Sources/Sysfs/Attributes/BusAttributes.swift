@@ -54,9 +54,8 @@ enum BusAttributes {
             .attribute("features", .readOnly {
                 host.read { s in
                     // features_show: each flag with a trailing space, the last space made a newline.
-                    guard s.machine.qciAvailable else { return "-\n" }
-                    let f = s.machine.busFeatures
-                    return f.isEmpty ? "" : f.joined(separator: " ") + "\n"
+                    guard s.machine.qciInfoValid else { return "-\n" }
+                    return s.machine.busFeatures.joined(separator: " ") + "\n"
                 }
             }),
         ] + DriverCore.busEntries(host, bus: "ap")
@@ -64,6 +63,6 @@ enum BusAttributes {
 
     /// `ap_*_mask_show`: the QCI words as 0x%08x x 8, or `not supported`.
     static func qciMask(_ s: HostState, _ m: APMask) -> String {
-        s.machine.qciAvailable ? KernelFormat.qciMask(m) + "\n" : "not supported\n"
+        s.machine.qciInfoValid ? KernelFormat.qciMask(m) + "\n" : "not supported\n"
     }
 }

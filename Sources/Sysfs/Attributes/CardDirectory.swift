@@ -9,7 +9,9 @@ enum CardDirectory {
         var e: [SysfsDirectory.Entry] = [
             .attribute("hwtype", .readOnly { host.read { Show.line($0.deviceType(ofCard: id)) } }),
             .attribute("raw_hwtype", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.apType) } }),
-            .attribute("depth", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.queueDepth) } }),
+            // depth_show prints qd + 1 since v6.19-rc7 ("s390/ap: Fix wrong
+            // APQN fill calculation"): TAPQ's qd is the highest index, not the count.
+            .attribute("depth", .readOnly { try card(host, id) { c, _ in Show.line(c.cardHardwareInfo.queueDepth + 1) } }),
             .attribute("ap_functions", .readOnly { try card(host, id) { c, _ in KernelFormat.functions(c.cardHardwareInfo.facilities) + "\n" } }),
             .attribute("request_count", .readWrite({ try card(host, id) { c, _ in Show.line(c.requestCount) } }) { _ in
                 try host.update { $0.resetCardRequestCounts(id) }
@@ -74,28 +76,37 @@ enum CardDirectory {
         ]
         let hw = c.cardHardwareInfo
         if hw.cca {
+            // cca_serialnr_show asks any online domain of the card (598bbefa);
+            // with no info cache (v6.16) an unreachable card gives an empty line.
             e.append(.attribute("serialnr", .readOnly {
-                try card(host, id) { c, s in s.bus.defaultDomain < 0 ? "\n" : c.serialNumber + "\n" }
+                try card(host, id) { c, s in s.cardReachable(id) ? c.serialNumber + "\n" : "\n" }
             }))
         } else if hw.ep11 {
+            // ep11_get_card_info queries the card through any online domain;
+            // since v6.16 there is no cache, so an unreachable card reads empty.
             e.append(.attribute("API_ordinalnr", .readOnly {
-                try card(host, id) { c, _ in (c.ep11APIOrdinal ?? 0) > 0 ? "\(c.ep11APIOrdinal!)\n" : "\n" }
+                try card(host, id) { c, s in
+                    guard s.cardReachable(id), let n = c.ep11APIOrdinal, n > 0 else { return "\n" }
+                    return "\(n)\n"
+                }
             }))
             e.append(.attribute("FW_version", .readOnly {
-                try card(host, id) { c, _ in
-                    guard let v = c.ep11FirmwareVersion, v.major > 0 || v.minor > 0 else { return "\n" }
+                try card(host, id) { c, s in
+                    guard s.cardReachable(id), let v = c.ep11FirmwareVersion, v.major > 0 || v.minor > 0 else { return "\n" }
                     return "\(v.major).\(v.minor)\n"
                 }
             }))
             e.append(.attribute("serialnr", .readOnly {
-                try card(host, id) { c, _ in
+                try card(host, id) { c, s in
                     // %16.16s: right-aligned in 16, cut to 16.
-                    guard !c.serialNumber.isEmpty else { return "\n" }
-                    let s = String(c.serialNumber.prefix(16))
-                    return String(repeating: " ", count: 16 - s.count) + s + "\n"
+                    guard s.cardReachable(id), !c.serialNumber.isEmpty else { return "\n" }
+                    let serial = String(c.serialNumber.prefix(16))
+                    return String(repeating: " ", count: 16 - serial.count) + serial + "\n"
                 }
             }))
-            e.append(.attribute("op_modes", .readOnly { try card(host, id) { c, _ in opModes(c.ep11OperationModes) } }))
+            e.append(.attribute("op_modes", .readOnly {
+                try card(host, id) { c, s in opModes(s.cardReachable(id) ? c.ep11OperationModes : []) }
+            }))
         }
         return e
     }

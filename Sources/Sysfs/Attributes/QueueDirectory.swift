@@ -17,7 +17,9 @@ enum QueueDirectory {
             }) { _ in try host.update { $0.requestQueueReset(q) } }),
             .attribute("interrupt", .readOnly {
                 try queue(host, q) { qu, s in
-                    qu.initialized && s.machine.interrupts ? "Interrupts enabled.\n" : "Interrupts disabled.\n"
+                    // Live TAPQ: a queue whose reset failed (deconfigured,
+                    // checkstopped) has no interrupts enabled.
+                    qu.initialized && !qu.resetPending && s.machine.interrupts ? "Interrupts enabled.\n" : "Interrupts disabled.\n"
                 }
             }),
             .attribute("config", .readOnly { try queue(host, q) { _, s in Show.flag(s.isConfigured(q)) } }),
@@ -109,7 +111,7 @@ enum QueueDirectory {
     static func zcryptEntries(_ host: S390Host, _ q: APQN, cardHW: HardwareInfo) -> [SysfsDirectory.Entry] {
         var e: [SysfsDirectory.Entry] = [
             .attribute("online", .readWrite({
-                try queue(host, q) { qu, s in Show.flag(s.isConfigured(q) && !s.isCheckstopped(q) && qu.zcryptOnline) }
+                try queue(host, q) { _, s in Show.flag(s.isZcryptQueueOnline(q)) }
             }) { bytes in
                 guard let v = KernelParsers.scanInt(bytes), v == 0 || v == 1 else { throw Errno.invalidArgument }
                 try host.update { try $0.setQueueOnline(q, v == 1) }
@@ -117,22 +119,22 @@ enum QueueDirectory {
             .attribute("load", .readOnly { try queue(host, q) { qu, _ in Show.line(qu.load) } }),
         ]
         if cardHW.cca {
-            e.append(.attribute("mkvps", .readOnly { try queue(host, q) { qu, _ in ccaMasterKeys(qu.masterKeys) } }))
+            // cca_get_info(..., zq->online): no info cache since v6.16, so an
+            // offline queue cannot be asked and every line is `- -`.
+            e.append(.attribute("mkvps", .readOnly {
+                try queue(host, q) { qu, s in ccaMasterKeys(s.isZcryptQueueOnline(q) ? qu.masterKeys : nil) }
+            }))
         } else if cardHW.ep11 {
             e.append(.attribute("mkvps", .readOnly {
-                try queue(host, q) { qu, s in ep11MasterKeys(online(qu, s) ? qu.masterKeys : nil) }
+                try queue(host, q) { qu, s in ep11MasterKeys(s.isZcryptQueueOnline(q) ? qu.masterKeys : nil) }
             }))
             e.append(.attribute("op_modes", .readOnly {
-                try queue(host, q) { qu, s in
-                    online(qu, s) ? CardDirectory.opModes(s.adapters[q.card]?.ep11OperationModes ?? []) : "\n"
+                try queue(host, q) { _, s in
+                    s.isZcryptQueueOnline(q) ? CardDirectory.opModes(s.adapters[q.card]?.ep11OperationModes ?? []) : "\n"
                 }
             }))
         }
         return e
-    }
-
-    static func online(_ qu: Queue, _ s: HostState) -> Bool {
-        s.isConfigured(qu.apqn) && !s.isCheckstopped(qu.apqn) && qu.zcryptOnline
     }
 
     /// `cca_mkvps_show`: nine lines; `- -` where the state is unknown.

@@ -28,11 +28,11 @@ enum ControlRequests {
             guard let v = Int(try arg(i)) else { throw UserError("'\(w[i])' is not a number") }
             return v
         }
-        func state(_ i: Int) throws -> MigrationState {
-            if let s = MigrationState(name: try arg(i)) { return s }
-            // A number past the uAPI enum reaches the kernel, which refuses it
-            // (vfio_mig_get_next_state: new_state out of range).
-            if UInt32(w[i]) != nil { throw Errno.invalidArgument }
+        /// The `device_state` word: a name or any u32. A number past the
+        /// uAPI enum goes to the kernel as it is, which decides its errno.
+        func state(_ i: Int) throws -> UInt32 {
+            if let s = MigrationState(name: try arg(i)) { return s.rawValue }
+            if let v = UInt32(w[i]) { return v }
             throw UserError("unknown migration state '\(w[i])'")
         }
         switch (w.first, w.count > 1 ? w[1] : "") {
@@ -75,7 +75,7 @@ enum ControlRequests {
         case ("mdev", "flags"): return "\(try devices.migrationFlags(try arg(2)).rawValue)\n"
         case ("mdev", "state"): return "\(try devices.state(try arg(2)))\n"
         case ("mdev", "set-state"):
-            let opened = try devices.setState(try arg(2), try state(3))
+            let opened = try devices.setState(try arg(2), rawState: try state(3))
             return "\(try devices.state(try arg(2)))\(opened ? " data_fd" : "")\n"
         case ("mdev", "data-size"): return "\(try devices.dataSize(try arg(2)))\n"
         case ("mdev", "read"):

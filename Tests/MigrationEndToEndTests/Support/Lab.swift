@@ -5,19 +5,6 @@ import Glibc
 import TestSupport
 import XCTest
 
-/// Where the repository's demo/ scripts and topologies are.
-enum Paths {
-    /// The repository root: this file is Tests/MigrationEndToEndTests/Support/Lab.swift.
-    static let repository: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static var demo: String { repository + "/demo" }
-    static func topology(_ name: String) -> String { demo + "/topologies/" + name }
-}
-
 /// The mdev UUID of the vfio-ap.rst example, used by the demo topologies.
 let exampleUUID = "62177883-f1bb-47f0-914d-32a22e3a8804"
 
