@@ -11,7 +11,9 @@ final class HostServer {
     let control: ControlServer
     let guests: GuestManager
 
-    init(host: S390Host, mountpoint: String, runtimeDirectory: String) {
+    /// `servedAt` is what the `info` request reports as the host's place:
+    /// the directory users see, which may differ from the FUSE mount point.
+    init(host: S390Host, mountpoint: String, runtimeDirectory: String, servedAt: String? = nil) {
         self.host = host
         guests = GuestManager(host: host)
         let tree = SysfsTree(host: host)
@@ -21,6 +23,6 @@ final class HostServer {
                                                      extraOptions: ["noexec"]))
         mount.willStop = { [host] in host.shutdown() }
         control = ControlServer(path: ControlPaths.socket(host: host.name, directory: runtimeDirectory),
-                                handler: ControlRequests.handler(for: guests))
+                                handler: ControlRequests.handler(for: guests, servedAt: servedAt ?? mountpoint))
     }
 }

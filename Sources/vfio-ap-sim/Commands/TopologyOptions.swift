@@ -17,8 +17,11 @@ struct TopologyOptions: ParsableArguments {
     }
 
     func boot(name: String?) throws -> S390Host {
-        let t = try load()
-        return try HostBuilder.build(t, file: topology ?? "(embedded) default.yaml", name: name)
+        try boot(try load(), name: name)
+    }
+
+    func boot(_ t: Topology, name: String?) throws -> S390Host {
+        try HostBuilder.build(t, file: topology ?? "(embedded) default.yaml", name: name)
     }
 }
 

@@ -1,14 +1,19 @@
 import APCore
+import Glibc
 import SystemPackage
 import VFIOMigration
 
 /// What a host answers on its control socket (docs/CONTROL.md). Kernel
 /// refusals are answered `ERR errno=N text`.
 enum ControlRequests {
-    static func handler(for guests: GuestManager) -> @Sendable (String) -> Result<String, UserError> {
+    static func handler(for guests: GuestManager, servedAt: String) -> @Sendable (String) -> Result<String, UserError> {
         { line in
             do {
-                return .success(try answer(Array(line.split(separator: " ").map(String.init)), guests))
+                let words = Array(line.split(separator: " ").map(String.init))
+                if words == ["info"] {
+                    return .success("name \(guests.host.name)\nmountpoint \(servedAt)\npid \(getpid())\n")
+                }
+                return .success(try answer(words, guests))
             } catch let e as Errno {
                 return .failure(UserError("errno=\(e.rawValue) \(e.kernelDescription)"))
             } catch {

@@ -21,7 +21,10 @@ final class ControlServer: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         if let probe = try? ControlClient(socket: path).send("ping"), probe == "pong\n" {
-            throw UserError("a host already answers on \(path)")
+            let info = Self.fields((try? ControlClient(socket: path).send("info")) ?? "")
+            let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            throw UserError("a host named '\(name)' is already running at \(info["mountpoint"] ?? "?")"
+                + " (pid \(info["pid"] ?? "?"), control socket \(path)): give this one another --name, or stop that one")
         }
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -42,6 +45,16 @@ final class ControlServer: @unchecked Sendable {
         t.name = "control"
         t.start()
         thread = t
+    }
+
+    /// `key value` lines (the `info` reply) as a dictionary.
+    static func fields(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let space = line.firstIndex(of: " ") else { continue }
+            out[String(line[..<space])] = String(line[line.index(after: space)...])
+        }
+        return out
     }
 
     func stop() {
