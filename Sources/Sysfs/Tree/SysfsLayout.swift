@@ -31,6 +31,9 @@ enum SysfsLayout {
                     DriverCore.uevent(host, devpath: "/devices/vfio_ap") { _ in [] },
                 ])),
             ])),
+            // Where container runtimes mount cgroups when the tree is their
+            // /sys (an s390 host has these too; nothing of them is emulated).
+            .directory("fs", SysfsDirectory([.directory("cgroup", SysfsDirectory([]))])),
             .directory("kernel", SysfsDirectory([.directory("iommu_groups", IommuGroups.directory(host))])),
             .directory("module", SysfsDirectory([
                 .directory("vfio_ap", module(host, drivers: ["ap:vfio_ap": "../../../bus/ap/drivers/vfio_ap",

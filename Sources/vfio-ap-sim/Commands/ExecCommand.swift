@@ -5,19 +5,26 @@ import Foundation
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
-        abstract: "Run COMMAND with a private emulated host mounted at /sys.",
+        abstract: "Run COMMAND with a private emulated host at /sys.",
         discussion: """
-            COMMAND runs in a private mount namespace (util-linux unshare) where the \
-            emulated tree is mounted at /sys, so unmodified tools find it at their real \
-            paths. Nothing outside the namespace changes; the host stops with the \
-            command, and exec exits with COMMAND's status. Inside, VFIO_AP_SIM_HOST \
-            names the host, so `vfio-ap-sim dmesg` needs no options. Needs root.
+            COMMAND runs in a private mount namespace (util-linux unshare) whose /sys is \
+            the machine's own, read-only, with the emulated AP objects laid over it \
+            (bus/ap, bus/matrix, bus/mdev, devices/ap, devices/vfio_ap, class/mdev_bus, \
+            class/vfio-dev, kernel/iommu_groups, module/vfio_ap, module/zcrypt_cex4), \
+            as an s390 host has both; --sys emulated gives the emulated tree alone. \
+            Unmodified tools find it at their real paths. Nothing outside the namespace \
+            changes; the host stops with the command, and exec exits with COMMAND's \
+            status. Inside, VFIO_AP_SIM_HOST names the host, so `vfio-ap-sim dmesg` \
+            needs no options. Needs root.
             """)
 
     @OptionGroup var topologyOptions: TopologyOptions
 
-    @Option(name: .long, help: ArgumentHelp("The host's name (default: the topology's name).", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("The host's name (default: the topology's name and six random hex digits).", valueName: "name"))
     var name: String?
+
+    @Option(name: .long, help: ArgumentHelp("overlay: the machine's /sys (read-only) with the emulated AP objects over it; emulated: the emulated tree alone.", valueName: "layout"))
+    var sys: SysLayout = .overlay
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after `--`.")
     var command: [String] = []
@@ -30,14 +37,19 @@ struct ExecCommand: ParsableCommand {
 
     func run() throws {
         // Boot once here so a bad topology is reported before any namespace work.
-        do { _ = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
+        let hostName: String
+        do {
+            let t = try topologyOptions.load()
+            hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: ControlPaths.runtimeDirectory())
+            _ = try topologyOptions.boot(t, name: hostName)
+        } catch { fail("\(error)") }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             fail("util-linux unshare is needed for exec (apt-get install util-linux)")
         }
         var args = [unshare, "--mount", "--propagation", "private", "--", exe, "__exec-inner"]
         if let t = topologyOptions.topology { args += ["--topology", t] }
-        if let name { args += ["--name", name] }
+        args += ["--name", hostName, "--sys", sys.rawValue]
         args += ["--"] + ExecCommand.strip(command)
         // The namespace work happens in unshare before it execs the inner
         // process, which is single-threaded at that point.

@@ -11,21 +11,38 @@ struct ExecInnerCommand: ParsableCommand {
 
     @OptionGroup var topologyOptions: TopologyOptions
     @Option var name: String?
+    @Option var sys: SysLayout = .overlay
     @Argument(parsing: .postTerminator) var command: [String] = []
 
     func run() throws {
         let argv = ExecCommand.strip(command)
+        // Everything below mounts over /sys: only ever in a namespace of our own.
+        guard Self.inPrivateMountNamespace else { fail("__exec-inner runs only inside the mount namespace exec makes") }
         let host: S390Host
         do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
         var template = Array("/tmp/vfio-ap-sim-exec.XXXXXX".utf8CString)
         guard let dirPointer = mkdtemp(&template) else { fail("cannot create a runtime directory") }
         let runtimeDir = String(cString: dirPointer)
-        let server = HostServer(host: host, mountpoint: "/sys", runtimeDirectory: runtimeDir)
+        let tree = sys == .overlay ? runtimeDir + "/emulated" : "/sys"
+        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDir, servedAt: "/sys")
         do {
+            if sys == .overlay {
+                try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: false)
+                try FileManager.default.createDirectory(atPath: runtimeDir + "/real", withIntermediateDirectories: false)
+            }
             try server.control.start()
             try server.mount.start()
+            if sys == .overlay {
+                // This namespace's copy of the real /sys goes read-only first,
+                // so no path to it here is writable.
+                try SysOverlay.makeReadOnly(under: "/sys")
+                try SysOverlay(emulated: tree).lay(at: "/sys", staging: runtimeDir + "/real")
+            }
         } catch {
+            SysOverlay.remove(at: "/sys")
+            server.mount.stop()
             server.control.stop()
+            try? FileManager.default.removeItem(atPath: runtimeDir)
             fail("\(error)")
         }
         // `vfio-ap-sim` itself is reachable inside, for `vfio-ap-sim dmesg` and friends.
@@ -37,10 +54,20 @@ struct ExecInnerCommand: ParsableCommand {
             ControlPaths.runtimeDirVariable: runtimeDir,
             "PATH": path,
         ])
+        // The overlay's binds of the FUSE tree would keep its connection alive.
+        SysOverlay.remove(at: "/sys")
         server.mount.stop()
         server.control.stop()
         try? FileManager.default.removeItem(atPath: runtimeDir)
         Foundation.exit(status)
+    }
+
+    /// Whether this process's mount namespace differs from its parent's
+    /// (unshare execs us in place, so the parent is exec's caller).
+    static var inPrivateMountNamespace: Bool {
+        let mine = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
+        let parents = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(getppid())/ns/mnt")
+        return mine != nil && parents != nil && mine != parents
     }
 
     /// Runs the command as a child and returns its exit status (128 + signal

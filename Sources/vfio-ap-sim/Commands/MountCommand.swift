@@ -2,6 +2,13 @@ import APCore
 import ArgumentParser
 import Foundation
 
+/// What a tree at a mount point holds: the emulated objects alone, or the
+/// machine's own /sys (read-only) with the emulated objects laid over it.
+enum SysLayout: String, ExpressibleByArgument, CaseIterable {
+    case emulated
+    case overlay
+}
+
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount",
@@ -9,36 +16,116 @@ struct MountCommand: ParsableCommand {
         discussion: """
             MOUNTPOINT takes the place of /sys: MOUNTPOINT/bus/ap/apmask, \
             MOUNTPOINT/devices/vfio_ap/matrix/features, ... One line is printed when \
-            the tree is ready. On SIGINT or SIGTERM the tree is unmounted and the \
-            command exits 0.
+            the tree is ready, naming the host. On SIGINT or SIGTERM the tree is \
+            unmounted and the command exits 0.
+
+            With --layout overlay, MOUNTPOINT holds the machine's own /sys, read-only, \
+            with the emulated AP objects laid over it: a directory a container can \
+            take as its /sys (podman run -v MOUNTPOINT:/sys:rslave; docs/CONTAINERS.md).
             """)
 
     @OptionGroup var topologyOptions: TopologyOptions
 
-    @Option(name: .long, help: ArgumentHelp("The host's name, for --host of other commands (default: the topology's name).", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("The host's name, for --host of other commands (default: the topology's name and six random hex digits, so hosts never collide).", valueName: "name"))
     var name: String?
 
     @Option(name: .long, help: ArgumentHelp("Where the control socket goes (default: $VFIO_AP_SIM_RUNTIME_DIR, /run/vfio-ap-sim as root).", valueName: "dir"))
     var runtimeDir: String?
 
+    @Option(name: .long, help: ArgumentHelp("emulated: the emulated tree alone; overlay: the machine's /sys (read-only) with the emulated AP objects over it.", valueName: "layout"))
+    var layout: SysLayout = .emulated
+
     @Argument(help: "An existing empty directory.")
     var mountpoint: String
 
     func run() throws {
+        let runtimeDirectory = ControlPaths.runtimeDirectory(runtimeDir)
         let host: S390Host
-        do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
-        let server = HostServer(host: host, mountpoint: mountpoint,
-                                runtimeDirectory: ControlPaths.runtimeDirectory(runtimeDir))
+        do {
+            let t = try topologyOptions.load()
+            host = try topologyOptions.boot(t, name: name ?? HostNames.unique(base: t.name, runtimeDirectory: runtimeDirectory))
+        } catch { fail("\(error)") }
+        switch layout {
+        case .emulated:
+            let server = HostServer(host: host, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory)
+            do {
+                try server.control.start()
+                try server.mount.mount()
+            } catch {
+                server.control.stop()
+                fail("\(error)")
+            }
+            serve(server)
+        case .overlay:
+            serveOverlay(host, runtimeDirectory: runtimeDirectory)
+        }
+    }
+
+    private func ready(_ server: HostServer) {
+        print("vfio-ap-sim: host '\(server.host.name)' ready at \(mountpoint) (control: \(server.control.path))")
+        fflush(stdout)
+    }
+
+    private func serve(_ server: HostServer) {
+        ready(server)
+        defer { server.control.stop() }
+        do { try server.mount.run() } catch { fail("\(error)") }
+    }
+
+    /// The emulated tree is mounted in a scratch directory beside the
+    /// control socket; MOUNTPOINT gets the overlay, which is detached before
+    /// the FUSE mount goes (its binds would keep the connection alive).
+    private func serveOverlay(_ host: S390Host, runtimeDirectory: String) -> Never {
+        let target: String
+        do { target = try OverlayTarget.check(mountpoint) } catch { fail("\(error)") }
+        // Signals are taken by sigwait below, in no other thread.
+        TerminationSignals.block()
+        let scratch = runtimeDirectory + "/" + host.name + ".tree"
+        let tree = scratch + "/emulated", staging = scratch + "/real"
+        do {
+            for d in [scratch, tree, staging] {
+                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+        } catch { fail("cannot create \(scratch): \(error.localizedDescription)") }
+        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDirectory, servedAt: target)
+        let stopHost = server.mount.willStop
+        server.mount.willStop = {
+            SysOverlay.remove(at: target)
+            stopHost?()
+        }
         do {
             try server.control.start()
             try server.mount.mount()
+            try server.mount.start()
+            try SysOverlay(emulated: tree).lay(at: target, staging: staging)
         } catch {
+            server.mount.stop()
             server.control.stop()
+            try? FileManager.default.removeItem(atPath: scratch)
             fail("\(error)")
         }
-        print("vfio-ap-sim: host '\(host.name)' ready at \(mountpoint) (control: \(server.control.path))")
-        fflush(stdout)
-        defer { server.control.stop() }
-        do { try server.mount.run() } catch { fail("\(error)") }
+        ready(server)
+        TerminationSignals.wait(while: { server.mount.isMounted })
+        server.mount.stop()
+        server.control.stop()
+        try? FileManager.default.removeItem(atPath: scratch)
+        Foundation.exit(0)
+    }
+}
+
+/// Where `mount --layout overlay` may lay its tree: an existing empty
+/// directory that is not the machine's /sys or anything inside it.
+enum OverlayTarget {
+    static func check(_ path: String) throws -> String {
+        guard let resolved = realpath(path, nil) else { throw UserError("\(path): \(String(cString: strerror(errno)))") }
+        let real = String(cString: resolved)
+        free(resolved)
+        if real == "/" || real == "/sys" || real.hasPrefix("/sys/") || real == "/proc" || real.hasPrefix("/proc/") || real == "/dev" {
+            throw UserError("\(path): refusing to lay an overlay over \(real)")
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: real)) ?? ["?"]
+        guard entries.isEmpty else { throw UserError("\(path): not an empty directory") }
+        return real
     }
 }

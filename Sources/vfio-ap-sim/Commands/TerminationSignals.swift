@@ -1,0 +1,31 @@
+import Glibc
+
+/// SIGINT, SIGTERM and SIGHUP taken synchronously by one thread, for a
+/// command that serves in background threads until told to stop.
+enum TerminationSignals {
+    static let signals = [SIGINT, SIGTERM, SIGHUP]
+
+    static var set: sigset_t {
+        var s = sigset_t()
+        sigemptyset(&s)
+        for sig in signals { sigaddset(&s, sig) }
+        return s
+    }
+
+    /// Blocks the signals in the calling thread and every thread it starts
+    /// afterwards; call before starting any.
+    static func block() {
+        var s = set
+        pthread_sigmask(SIG_BLOCK, &s, nil)
+    }
+
+    /// Returns when one of the signals arrives or `condition` turns false
+    /// (checked every 200 ms).
+    static func wait(while condition: () -> Bool) {
+        var s = set
+        var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        while condition() {
+            if sigtimedwait(&s, nil, &timeout) > 0 { return }
+        }
+    }
+}
