@@ -41,10 +41,13 @@ public final class MountFixture {
     }
 
     /// Starts serving and waits (at most `timeout` s) for the ready line.
-    public func start(extraArguments: [String] = [], timeout: TimeInterval = 15) throws {
+    /// `named: false` leaves the host's name to vfio-ap-sim (`hostName`
+    /// then comes from the ready line).
+    public func start(extraArguments: [String] = [], named: Bool = true, timeout: TimeInterval = 15) throws {
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
         process.executableURL = URL(fileURLWithPath: Simulator.binary)
-        process.arguments = ["mount", "--name", name, "--runtime-dir", runtimeDir] + extraArguments + [mountpoint]
+        process.arguments = ["mount"] + (named ? ["--name", name] : []) + ["--runtime-dir", runtimeDir]
+            + extraArguments + [mountpoint]
         process.standardOutput = out.pipe
         process.standardError = err.pipe
         process.standardInput = FileHandle.nullDevice
@@ -60,6 +63,12 @@ public final class MountFixture {
             usleep(10_000)
         }
         throw FixtureError(description: "host '\(name)': vfio-ap-sim mount never became ready (stdout \(out.text.debugDescription), stderr \(err.text.debugDescription))")
+    }
+
+    /// The name the ready line gives: `vfio-ap-sim: host 'NAME' ready at ...`.
+    public var hostName: String? {
+        guard let open = readyLine.range(of: "host '"), let close = readyLine.range(of: "' ready", range: open.upperBound..<readyLine.endIndex) else { return nil }
+        return String(readyLine[open.upperBound..<close.lowerBound])
     }
 
     public var isRunning: Bool { process.isRunning }
@@ -94,6 +103,7 @@ public final class MountFixture {
             _ = stop()
             if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         }
+        // umount -l detaches an overlay's whole subtree too.
         if isMounted { _ = try? ProcessRunner.run(["/bin/umount", "-l", mountpoint], timeout: 10) }
         if ownsRoot { try? FileManager.default.removeItem(atPath: root) }
     }

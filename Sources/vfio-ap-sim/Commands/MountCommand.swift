@@ -47,6 +47,8 @@ struct MountCommand: ParsableCommand {
         } catch { fail("\(error)") }
         switch layout {
         case .emulated:
+            // libfuse's handlers take the signals; they must get through.
+            TerminationSignals.unblock()
             let server = HostServer(host: host, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory)
             do {
                 try server.control.start()

@@ -19,6 +19,13 @@ enum TerminationSignals {
         pthread_sigmask(SIG_BLOCK, &s, nil)
     }
 
+    /// Unblocks the signals: a host started by a thread that blocks them
+    /// (a libdispatch worker, say) must still stop on SIGTERM.
+    static func unblock() {
+        var s = set
+        pthread_sigmask(SIG_UNBLOCK, &s, nil)
+    }
+
     /// Returns when one of the signals arrives or `condition` turns false
     /// (checked every 200 ms).
     static func wait(while condition: () -> Bool) {

@@ -19,9 +19,11 @@ extension Simulator {
         try exec(["/usr/bin/python3", "-c", PythonPrelude.text + script], file: file, line: line)
     }
 
-    static func exec(_ command: [String], topology: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+    static func exec(_ command: [String], topology: String? = nil, sysLayout: String? = nil,
+                     file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
         var args = [binary, "exec"]
         if let topology { args += ["--topology", topology] }
+        if let sysLayout { args += ["--sys", sysLayout] }
         return try ProcessRunner.run(args + ["--"] + command, timeout: 30, file: file, line: line)
     }
 }
