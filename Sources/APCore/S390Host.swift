@@ -10,6 +10,8 @@ public final class S390Host: @unchecked Sendable {
     private var state: HostState
     private let bootTime = DispatchTime.now().uptimeNanoseconds
     private var observers: [@Sendable ([ModelChange]) -> Void] = []
+    /// Called with the lock held, with every change in order and the state it left.
+    private var orderedObservers: [@Sendable ([ModelChange], HostState) -> Void] = []
     private let observerLock = NSLock()
     /// Signalled after every update, for writers waiting on a guest.
     private let changed = NSCondition()
@@ -77,11 +79,15 @@ public final class S390Host: @unchecked Sendable {
                 if complete && !state.bus.bindingsWereComplete {
                     state.bus.bindingsCompleteCount += 1
                     state.record(.busAttributes)
+                    // ap_send_bindings_complete_uevent.
+                    state.record(.announced(.change(.apRoot, ["BINDINGS=complete",
+                                                               "COMPLETECOUNT=\(state.bus.bindingsCompleteCount)"])))
                 }
                 state.bus.bindingsWereComplete = complete
             }
             let changes = state.changes
             state.changes.removeAll(keepingCapacity: true)
+            if !changes.isEmpty { for o in orderedObservers { o(changes, state) } }
             let nextScan = state.bus.nextScanAt
             lock.unlock()
             armScanTimer(at: nextScan)
@@ -128,6 +134,16 @@ public final class S390Host: @unchecked Sendable {
         observerLock.lock()
         observers.append(observer)
         observerLock.unlock()
+    }
+
+    /// Registers an observer that sees every change in the order it was
+    /// made, with the state right after it, while the host is still locked
+    /// (the event plane: uevents in kernel order with the kernel's
+    /// environment). It must be quick and must not call back into the host.
+    public func observeInOrder(_ observer: @escaping @Sendable ([ModelChange], HostState) -> Void) {
+        lock.lock()
+        orderedObservers.append(observer)
+        lock.unlock()
     }
 
     private func notify(_ changes: [ModelChange]) {

@@ -381,7 +381,7 @@ final class FileSystemTests: XCTestCase {
     func testTwoHostsAtOnce() throws {
         let a = try mount("host-a")
         let b = try mount("host-b")
-        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mounts = ProcFile.read("/proc/self/mountinfo")
         XCTAssertTrue(mounts.contains(" \(a.mountpoint) ") && mounts.contains(" \(b.mountpoint) "))
         XCTAssertTrue(mounts.contains("fuse.vfio-ap-sim vfio-ap-sim"), "fstype/source in mountinfo")
         let apmask = a.path("bus/ap/apmask")

@@ -15,7 +15,7 @@ final class OverlayTests: XCTestCase {
     /// The machine's mounts at or below /sys, to check nothing changed.
     func sysMounts() throws -> [String] {
         var out: [String] = []
-        for line in try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n") {
+        for line in ProcFile.read("/proc/self/mountinfo").split(separator: "\n") {
             let f = line.split(separator: " ")
             guard f.count > 5, f[4] == "/sys" || f[4].hasPrefix("/sys/") else { continue }
             out.append(f[4] + " " + f[5])
@@ -77,6 +77,23 @@ final class OverlayTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/kernel/vfio-ap-sim-probe"))
     }
 
+    /// Every mount at or below the command's /sys is read-only but the
+    /// emulated tree's binds, however many the machine has.
+    func testEveryRealMountUnderSysIsReadOnly() throws {
+        let r = try Simulator.exec(["/bin/cat", "/proc/self/mountinfo"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var real = 0, emulated = 0
+        for line in r.stdout.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count > 8, f[4] == "/sys" || f[4].hasPrefix("/sys/"), let dash = f.firstIndex(of: "-") else { continue }
+            if f[dash + 1] == "fuse.vfio-ap-sim" { emulated += 1; continue }
+            real += 1
+            XCTAssertTrue(f[5].split(separator: ",").contains("ro"), "writable: \(line)")
+        }
+        XCTAssertEqual(emulated, 10, "bus/{ap,matrix,mdev} devices/{ap,vfio_ap} class/{mdev_bus,vfio-dev} kernel/iommu_groups module/{vfio_ap,zcrypt_cex4}")
+        XCTAssertGreaterThan(real, 20)
+    }
+
     /// Real entries of the shared directories stay next to the emulated ones.
     func testMergedDirectoriesKeepTheRealEntries() throws {
         let bus = try FileManager.default.contentsOfDirectory(atPath: "/sys/bus").filter { !["ap", "matrix", "mdev"].contains($0) }
@@ -110,10 +127,10 @@ final class OverlayTests: XCTestCase {
             """], timeout: 15)
         XCTAssertEqual(r.stdout, "0xfbffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n\(f.mountpoint)/devices/ap/card05\n")
         XCTAssertEqual(r.stderr, "")
-        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let mounts = ProcFile.read("/proc/self/mountinfo")
         XCTAssertGreaterThan(mounts.components(separatedBy: " \(f.mountpoint)/").count, 10, "binds below the directory")
         XCTAssertEqual(f.stop(), 0)
-        let after = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let after = ProcFile.read("/proc/self/mountinfo")
         XCTAssertFalse(after.contains(" \(f.mountpoint) ") || after.contains(" \(f.mountpoint)/"), "no stale binds")
         XCTAssertFalse(after.contains(" \(f.runtimeDir)/"), "no scratch mounts")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: f.mountpoint), [])

@@ -89,7 +89,7 @@ public final class MountFixture {
 
     public static func isMounted(_ path: String) -> Bool {
         let real = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? path
-        guard let table = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
+        let table = ProcFile.read("/proc/self/mountinfo")
         return table.split(separator: "\n").contains { line in
             let fields = line.split(separator: " ")
             return fields.count > 4 && (fields[4] == path || fields[4] == real)

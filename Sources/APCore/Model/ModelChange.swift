@@ -22,6 +22,8 @@ public enum ModelChange: Hashable, Sendable {
     /// The mdev type's `available_instances`.
     case mdevType
     case kernelLog
+    /// A uevent the kernel sends, in the order of the changes around it.
+    case announced(KernelEvent)
     /// Simulated guests started, stopped or changed.
     case guests
 }

@@ -31,6 +31,9 @@ extension HostState {
         if adapters { bus.apmask = new } else { bus.aqmask = new }
         record(.busAttributes)
         reviseBindings()
+        // ap_send_mask_changed_uevent: the value keeps the format's newline.
+        let variable = (adapters ? "APMASK=" : "AQMASK=") + KernelFormat.mask(new) + "\n"
+        record(.announced(.change(.apRoot, [variable])))
     }
 
     /// `ap_domain_store`: the domain must be within ap_max_domain_id and in aqmask.
@@ -82,6 +85,7 @@ extension HostState {
             if adapters[id]?.boundToCEX4Card == false {
                 adapters[id]?.boundToCEX4Card = true
                 record(.cardBinding(id))
+                record(.announced(.bind(.card(id))))
             }
         case .queue(let q):
             guard queues[q] != nil else { throw Errno.noDevice }
@@ -122,6 +126,7 @@ extension HostState {
             if card.boundToCEX4Card { throw Errno.resourceBusy }
             adapters[id]?.boundToCEX4Card = true
             record(.cardBinding(id))
+            record(.announced(.bind(.card(id))))
         case (.cex4queue, .queue(let q)), (.vfioAP, .queue(let q)):
             guard let queue = queues[q] else { throw Errno.noDevice }
             if queue.driver != nil { throw Errno.resourceBusy }
@@ -146,6 +151,7 @@ extension HostState {
             guard hasCardDevice(id), adapters[id]?.boundToCEX4Card == true else { throw Errno.noDevice }
             adapters[id]?.boundToCEX4Card = false
             record(.cardBinding(id))
+            record(.announced(.unbind(.card(id))))
         case (.cex4queue, .queue(let q)):
             guard queues[q]?.driver == .cex4queue else { throw Errno.noDevice }
             detachQueue(q)

@@ -23,8 +23,11 @@ extension HostState {
     /// follow at the bus scan the CHSC notification triggers, applied at once here.
     public mutating func setCardConfigured(_ id: Int, _ on: Bool) throws {
         guard adapters[id] != nil else { throw Errno.noDevice }
+        let before = Dictionary(uniqueKeysWithValues: queueAPQNs(ofCard: id).map { ($0, isConfigured($0)) })
         adapters[id]?.configured = on
         record(.card(id))
+        // config_store: ap_send_config_uevent on the card.
+        record(.announced(.change(.card(id), ["CONFIG=\(on ? 1 : 0)"])))
         for q in queueAPQNs(ofCard: id) {
             if on, var queue = queues[q], queue.driver == .cex4queue, !isCheckstopped(q), queue.configuredOverride {
                 // ap_scan_domains: a queue that comes back is re-initialised.
@@ -33,6 +36,8 @@ extension HostState {
                 queues[q] = queue
             }
             record(.queue(q))
+            // ap_scan_domains sends CONFIG= for each queue whose state changed.
+            if before[q] != isConfigured(q) { record(.announced(.change(.queue(q), ["CONFIG=\(isConfigured(q) ? 1 : 0)"]))) }
         }
         rescanBus()
     }
@@ -44,9 +49,13 @@ extension HostState {
         if on && (!card.configured || card.checkstopped) { throw Errno.noDevice }
         adapters[id]?.zcryptOnline = on
         record(.card(id))
+        // online_store (zcrypt_card.c): the card's ONLINE= event, then
+        // zcrypt_queue_force_online sends one for every queue.
+        record(.announced(.change(.card(id), ["ONLINE=\(on ? 1 : 0)"])))
         for q in queueAPQNs(ofCard: id) where queues[q]?.driver == .cex4queue {
             queues[q]?.zcryptOnline = on
             record(.queue(q))
+            record(.announced(.change(.queue(q), ["ONLINE=\(on ? 1 : 0)"])))
         }
     }
 
@@ -60,6 +69,7 @@ extension HostState {
         }
         queues[q]?.zcryptOnline = on
         record(.queue(q))
+        record(.announced(.change(.queue(q), ["ONLINE=\(on ? 1 : 0)"])))
     }
 
     /// Card `request_count` store: zeroes the counters of the card's bound

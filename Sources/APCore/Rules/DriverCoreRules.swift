@@ -7,10 +7,11 @@ extension HostState {
         record(.busAttributes)
     }
 
-    /// `kobject_synth_uevent`: checks the action word and its arguments; the
+    /// `kobject_synth_uevent`: checks the action word and its arguments and
+    /// announces the event (`object` nil: filtered, nothing is sent); the
     /// event itself changes no state. Unknown input logs the kernel's warning
     /// and is EINVAL.
-    public mutating func synthesizeUevent(devpath: String, _ bytes: [UInt8]) throws {
+    public mutating func synthesizeUevent(devpath: String, object: UeventObject?, _ bytes: [UInt8]) throws {
         var s = bytes
         if let last = s.last, last == 0x0a || last == 0 { s.removeLast() }
         let actions = ["add", "remove", "change", "move", "online", "offline", "bind", "unbind"]
@@ -20,7 +21,10 @@ extension HostState {
             log(.warning, "synth uevent: \(devpath): unknown uevent action string")
             throw Errno.invalidArgument
         }
-        guard firstEnd < s.count else { return }
+        guard firstEnd < s.count else {
+            if let object { record(.announced(.synthetic(object, action: action, variables: ["SYNTH_UUID=0"]))) }
+            return
+        }
         // kobject_action_args: a UUID, then KEY=value pairs.
         let args = String(decoding: s[(firstEnd + 1)...], as: UTF8.self).split(separator: " ")
         let uuidOK = args.first.map { isUUID(String($0)) } ?? false
@@ -32,5 +36,8 @@ extension HostState {
             log(.warning, "synth uevent: \(devpath): incorrect uevent action arguments")
             throw Errno.invalidArgument
         }
+        let variables = ["SYNTH_UUID=\(args[0])"] + args.dropFirst().map { "SYNTH_ARG_\($0)" }
+        // A device the uevent filter rejects sends nothing.
+        if let object { record(.announced(.synthetic(object, action: action, variables: variables))) }
     }
 }

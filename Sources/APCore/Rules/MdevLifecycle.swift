@@ -18,6 +18,11 @@ extension HostState {
         logMdev(.info, name, "Adding to iommu group \(group)")
         record(.mdevAdded(name))
         record(.mdevType)
+        // mdev_device_create: device_add (KOBJ_ADD), then the probe
+        // registers the vfio device (vfio-dev/vfioN added), then driver_bound.
+        record(.announced(.add(.mdev(name))))
+        record(.announced(.add(.vfioDevice(mdev: name, index: index))))
+        record(.announced(.bind(.mdev(name))))
     }
 
     /// `remove` of an mdev no guest holds: reset and unlink its queues, free
@@ -32,6 +37,11 @@ extension HostState {
         for q in linked { record(.queue(q)) }
         record(.mdevRemoved(m.uuid))
         record(.mdevType)
+        // device_del: the driver's remove unregisters the vfio device, then
+        // KOBJ_UNBIND, then KOBJ_REMOVE of the mdev.
+        record(.announced(.remove(.vfioDevice(mdev: m.uuid, index: m.vfioDeviceIndex))))
+        record(.announced(.unbind(.mdev(m.uuid))))
+        record(.announced(.remove(.mdev(m.uuid))))
     }
 
     private func lowestFree(_ used: [Int]) -> Int {

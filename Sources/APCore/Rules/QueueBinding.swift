@@ -35,6 +35,8 @@ extension HostState {
         record(.queueBinding(q))
         record(.busAttributes)
         if driver == .vfioAP { vfioProbeQueue(q) }
+        // driver_bound, after the probe.
+        record(.announced(.bind(.queue(q))))
     }
 
     /// Unbinds a queue device from its driver (`ap_device_remove`):
@@ -47,6 +49,7 @@ extension HostState {
         queues[q] = queue
         record(.queueBinding(q))
         record(.busAttributes)
+        record(.announced(.unbind(.queue(q))))
     }
 
     /// `ap_bus_revise_bindings`: reprobe every bound queue whose reservation

@@ -31,17 +31,7 @@ enum CardDirectory {
             e.append(.link("driver", "../../../bus/ap/drivers/cex4card"))
         }
         e.append(.link("subsystem", "../../../bus/ap"))
-        e.append(DriverCore.uevent(host, devpath: "/devices/ap/\(name)") { s in
-            // dev_uevent then ap_uevent.
-            guard let c = s.adapters[id] else { return [] }
-            var env = ["DEVTYPE=ap_card"]
-            if c.boundToCEX4Card { env.append("DRIVER=cex4card") }
-            let type = s.deviceType(ofCard: id)
-            env.append("DEV_TYPE=" + KernelFormat.upperHex(type, width: 4))
-            env.append("MODALIAS=" + KernelFormat.modalias(deviceType: type))
-            if let mode = c.cardHardwareInfo.mode { env.append("MODE=" + mode.ueventName) }
-            return env
-        })
+        e.append(DriverCore.uevent(host, .card(id)))
         let fixed = e
         return SysfsDirectory(
             list: {

@@ -23,16 +23,29 @@ enum DriverCore {
                 }
             }),
             .attribute("uevent", .writeOnly { bytes in
-                try host.update { try $0.synthesizeUevent(devpath: "/bus/\(bus)", bytes) }
+                try host.update { try $0.synthesizeUevent(devpath: "/bus/\(bus)", object: .bus(bus), bytes) }
             }),
         ]
     }
 
     /// A device's `uevent` (0644): reading prints its environment, writing
     /// synthesizes an event.
-    static func uevent(_ host: S390Host, devpath: String, _ env: @escaping (HostState) -> [String]) -> SysfsDirectory.Entry {
-        .attribute("uevent", .readWrite({ host.read { env($0).map { $0 + "\n" }.joined() } }) { bytes in
-            try host.update { try $0.synthesizeUevent(devpath: devpath, bytes) }
+    static func uevent(_ host: S390Host, _ object: UeventObject) -> SysfsDirectory.Entry {
+        .attribute("uevent", .readWrite({
+            try host.read { s in
+                guard let env = UeventObjects.environment(object, s) else { throw Errno.noDevice }
+                return env.map { $0 + "\n" }.joined()
+            }
+        }) { bytes in
+            try host.update { try $0.synthesizeUevent(devpath: UeventObjects.devpath(object), object: object, bytes) }
+        })
+    }
+
+    /// The `uevent` of a device the filter rejects (a root device without
+    /// bus or class): empty, and a write sends nothing.
+    static func filteredUevent(_ host: S390Host, devpath: String) -> SysfsDirectory.Entry {
+        .attribute("uevent", .readWrite({ "" }) { bytes in
+            try host.update { try $0.synthesizeUevent(devpath: devpath, object: nil, bytes) }
         })
     }
 
@@ -44,7 +57,7 @@ enum DriverCore {
         if let module { e.append(.link("module", "../../../../module/\(module)")) }
         if let unbind { e.append(.attribute("unbind", .writeOnly(unbind))) }
         e.append(.attribute("uevent", .writeOnly { bytes in
-            try host.update { try $0.synthesizeUevent(devpath: "/bus/\(bus)/drivers/\(driver)", bytes) }
+            try host.update { try $0.synthesizeUevent(devpath: "/bus/\(bus)/drivers/\(driver)", object: .driver(bus: bus, name: driver), bytes) }
         }))
         return e
     }

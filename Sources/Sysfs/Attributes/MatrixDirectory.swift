@@ -12,7 +12,7 @@ enum MatrixDirectory {
             .link("driver", "../../../bus/matrix/drivers/vfio_ap"),
             .directory("mdev_supported_types", SysfsDirectory([.directory(typeName, typeDirectory(host))])),
             .link("subsystem", "../../../bus/matrix"),
-            DriverCore.uevent(host, devpath: "/devices/vfio_ap/matrix") { _ in ["DRIVER=vfio_ap"] },
+            DriverCore.uevent(host, .matrix),
         ]
         return SysfsDirectory(
             list: {
@@ -95,11 +95,11 @@ enum MdevDirectory {
             .link("driver", "../../../../bus/mdev/drivers/vfio_ap_mdev"),
             .link("subsystem", "../../../../bus/mdev"),
             .link("iommu_group", "../../../../kernel/iommu_groups/\(m.iommuGroup)"),
-            DriverCore.uevent(host, devpath: "/devices/vfio_ap/matrix/\(uuid)") { _ in ["DRIVER=vfio_ap_mdev"] },
+            DriverCore.uevent(host, .mdev(uuid)),
             .directory("vfio-dev", SysfsDirectory([.directory("vfio\(m.vfioDeviceIndex)", SysfsDirectory([
                 .link("device", "../../../\(uuid)"),
                 .link("subsystem", "../../../../../../class/vfio-dev"),
-                DriverCore.uevent(host, devpath: "/devices/vfio_ap/matrix/\(uuid)/vfio-dev/vfio\(m.vfioDeviceIndex)") { _ in [] },
+                DriverCore.uevent(host, .vfioDevice(mdev: uuid, index: m.vfioDeviceIndex)),
             ]))])),
         ])
     }

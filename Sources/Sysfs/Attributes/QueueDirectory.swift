@@ -56,13 +56,7 @@ enum QueueDirectory {
             break
         }
         e.append(.link("subsystem", "../../../../bus/ap"))
-        e.append(DriverCore.uevent(host, devpath: "/devices/ap/\(KernelFormat.cardName(q.card))/\(q)") { s in
-            var env = ["DEVTYPE=ap_queue"]
-            if let d = s.queues[q]?.driver { env.append("DRIVER=\(d.rawValue)") }
-            // ap_uevent: a queue's MODE comes from its card's hwinfo.
-            if let mode = s.adapters[q.card]?.cardHardwareInfo.mode { env.append("MODE=" + mode.ueventName) }
-            return env
-        })
+        e.append(DriverCore.uevent(host, .queue(q)))
         return SysfsDirectory(e)
     }
 

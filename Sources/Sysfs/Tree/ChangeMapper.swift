@@ -39,7 +39,7 @@ enum ChangeMapper {
                 if case .mdevRemoved = change { set.removed.append("\(matrix)/\(uuid)") }
             case .mdevType:
                 set.contentChanged.append("\(matrix)/mdev_supported_types/vfio_ap-passthrough/available_instances")
-            case .kernelLog, .guests:
+            case .kernelLog, .guests, .announced:
                 break
             }
         }

@@ -28,7 +28,7 @@ enum SysfsLayout {
                     .directory("matrix", MatrixDirectory.make(host, s)),
                     .link("module", "../../module/vfio_ap"),
                     // A root device has no bus or class: dev_uevent_filter hides it.
-                    DriverCore.uevent(host, devpath: "/devices/vfio_ap") { _ in [] },
+                    DriverCore.filteredUevent(host, devpath: "/devices/vfio_ap"),
                 ])),
             ])),
             // Where container runtimes mount cgroups when the tree is their
@@ -122,7 +122,7 @@ enum SysfsLayout {
     static func apRootDevice(_ host: S390Host, _ s: HostState) -> SysfsDirectory {
         let fixed: [SysfsDirectory.Entry] = [
             // ap_uevent adds nothing for the root device; it has no type or driver.
-            DriverCore.uevent(host, devpath: "/devices/ap") { _ in [] },
+            DriverCore.uevent(host, .apRoot),
         ]
         return SysfsDirectory(
             list: {

@@ -15,7 +15,11 @@ struct ExecCommand: ParsableCommand {
             Unmodified tools find it at their real paths. Nothing outside the namespace \
             changes; the host stops with the command, and exec exits with COMMAND's \
             status. Inside, VFIO_AP_SIM_HOST names the host, so `vfio-ap-sim dmesg` \
-            needs no options. Needs root.
+            needs no options. The command gets a network namespace of its own (loopback \
+            up) where the host sends udev events for every change, as udevd does, so \
+            udevadm monitor, pyudev and libvirt see devices come and go; libudev is told \
+            to accept the tree (SYSTEMD_DEVICE_VERIFY_SYSFS=0) and finds a private \
+            /run/udev. Needs root.
             """)
 
     @OptionGroup var topologyOptions: TopologyOptions
@@ -25,6 +29,9 @@ struct ExecCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("overlay: the machine's /sys (read-only) with the emulated AP objects over it; emulated: the emulated tree alone.", valueName: "layout"))
     var sys: SysLayout = .overlay
+
+    @Flag(name: .long, help: "Keep the machine's network instead of a network namespace of the command's own; udev events are then not delivered (uevent multicast is per network namespace).")
+    var hostNetwork = false
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after `--`.")
     var command: [String] = []
@@ -47,7 +54,10 @@ struct ExecCommand: ParsableCommand {
         guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             fail("util-linux unshare is needed for exec (apt-get install util-linux)")
         }
-        var args = [unshare, "--mount", "--propagation", "private", "--", exe, "__exec-inner"]
+        // A network namespace of its own: the events reach its listeners and no one else's.
+        var args = [unshare, "--mount", "--propagation", "private"] + (hostNetwork ? [] : ["--net"])
+            + ["--", exe, "__exec-inner"]
+        if hostNetwork { args.append("--host-network") }
         if let t = topologyOptions.topology { args += ["--topology", t] }
         args += ["--name", hostName, "--sys", sys.rawValue]
         args += ["--"] + ExecCommand.strip(command)

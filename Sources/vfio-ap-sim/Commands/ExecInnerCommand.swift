@@ -1,5 +1,6 @@
 import APCore
 import ArgumentParser
+import Events
 import Foundation
 import Glibc
 
@@ -12,6 +13,7 @@ struct ExecInnerCommand: ParsableCommand {
     @OptionGroup var topologyOptions: TopologyOptions
     @Option var name: String?
     @Option var sys: SysLayout = .overlay
+    @Flag var hostNetwork = false
     @Argument(parsing: .postTerminator) var command: [String] = []
 
     func run() throws {
@@ -38,6 +40,13 @@ struct ExecInnerCommand: ParsableCommand {
                 try SysOverlay.makeReadOnly(under: "/sys")
                 try SysOverlay(emulated: tree).lay(at: "/sys", staging: runtimeDir + "/real")
             }
+            try UdevRuntime.makePrivate()
+            if hostNetwork {
+                FileHandle.standardError.write("vfio-ap-sim: --host-network: udev events are not delivered (uevent multicast is per network namespace)\n".data(using: .utf8)!)
+            } else {
+                try Loopback.up()
+                server.events.attach(try NetlinkSink())
+            }
         } catch {
             SysOverlay.remove(at: "/sys")
             server.mount.stop()
@@ -53,6 +62,9 @@ struct ExecInnerCommand: ParsableCommand {
             ControlPaths.hostVariable: host.name,
             ControlPaths.runtimeDirVariable: runtimeDir,
             "PATH": path,
+            // sd-device refuses syspaths that are not on a sysfs file system;
+            // this is systemd's own switch for test trees.
+            "SYSTEMD_DEVICE_VERIFY_SYSFS": "0",
         ])
         // The overlay's binds of the FUSE tree would keep its connection alive.
         SysOverlay.remove(at: "/sys")

@@ -1,4 +1,5 @@
 import APCore
+import Events
 import Foundation
 import FuseServer
 import Sysfs
@@ -10,12 +11,15 @@ final class HostServer {
     let mount: FuseMount
     let control: ControlServer
     let guests: GuestManager
+    /// The uevents the host sends, to the sinks attached to it.
+    let events: EventHub
 
     /// `servedAt` is what the `info` request reports as the host's place:
     /// the directory users see, which may differ from the FUSE mount point.
     init(host: S390Host, mountpoint: String, runtimeDirectory: String, servedAt: String? = nil) {
         self.host = host
         guests = GuestManager(host: host)
+        events = EventHub(host: host)
         let tree = SysfsTree(host: host)
         // sysfs is mounted noexec and nodev (kernfs_fill_super); FUSE adds nosuid, nodev.
         mount = FuseMount(fileSystem: tree, mountpoint: mountpoint,

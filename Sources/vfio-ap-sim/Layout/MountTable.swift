@@ -15,7 +15,7 @@ enum MountTable {
     }
 
     static func entries() -> [Entry] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = readAll("/proc/self/mountinfo") else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
             guard fields.count > 6, let dash = fields.firstIndex(of: "-"), dash + 2 < fields.count else { return nil }
@@ -23,6 +23,24 @@ enum MountTable {
                          options: fields[5].split(separator: ",").map(String.init),
                          fileSystemType: String(fields[dash + 1]), source: unescape(String(fields[dash + 2])))
         }
+    }
+
+    /// A /proc file read to its end. Foundation's `String(contentsOfFile:)`
+    /// stops after the first read of a file whose size reads 0, and a
+    /// mount table of an overlay is far longer than one page.
+    static func readAll(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Whether `path` is a mount point in this namespace.
