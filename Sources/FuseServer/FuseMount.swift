@@ -240,6 +240,8 @@ public final class FuseMount: @unchecked Sendable {
         // Let the file system end requests that would wait forever (libfuse
         // joins its workers before the loop returns).
         willStop?()
+        // Readers waiting for the next record would keep workers busy.
+        (handler.fileSystem as? RecordFileSystem)?.stopWaiting()
         fuse_session_exit(session)
         if geteuid() == 0 {
             if umount2(mountpoint, 0) != 0 && Glibc.errno == EBUSY {

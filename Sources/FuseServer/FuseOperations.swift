@@ -66,7 +66,8 @@ enum FuseOperations {
         }
         ops.read = { req, inode, size, offset, fi in
             guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
-            handler(req).read(req, inode: inode, size: size, offset: Int(offset), fh: fi.pointee.fh)
+            handler(req).read(req, inode: inode, size: size, offset: Int(offset), fh: fi.pointee.fh,
+                              nonblocking: fi.pointee.flags & O_NONBLOCK != 0)
         }
         ops.write = { req, inode, buf, size, _, fi in
             guard let fi else { return handler(req).reply(req, .badFileDescriptor) }

@@ -114,9 +114,21 @@ final class RequestHandler: @unchecked Sendable {
         }
     }
 
-    func read(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64) {
+    func read(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64, nonblocking: Bool) {
         guard let file = FileHandle.get(fh, as: OpenFile.self) else { return reply(req, .badFileDescriptor) }
         guard inodes.node(inode)?.attached == true else { return reply(req, .operationNotSupportedByDevice) }
+        if let records = fileSystem as? RecordFileSystem {
+            // A record stream: one whole record per read at the kernel's
+            // position; a blocking read at the end waits in this worker
+            // thread until a record comes or the reader is interrupted.
+            let result = records.readRecord(file.path, offset: offset, size: size, nonblocking: nonblocking,
+                                            cancelled: { fuse_req_interrupted(req) != 0 })
+            switch result {
+            case .success(let bytes): _ = bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress, $0.count) }
+            case .failure(let error): reply(req, error)
+            }
+            return
+        }
         invalidator.deferring {
             switch file.read(offset: offset, size: size, show: { fileSystem.show(file.path) }) {
             case .success(let bytes):
@@ -150,6 +162,13 @@ final class RequestHandler: @unchecked Sendable {
     func lseek(_ req: fuse_req_t?, inode: UInt64, offset: Int, whence: Int32) {
         // <unistd.h> hides these without _GNU_SOURCE; Linux values.
         let seekData: Int32 = 3, seekHole: Int32 = 4
+        if whence == seekData, let records = fileSystem as? RecordFileSystem, let node = inodes.node(inode) {
+            switch records.firstRecordOffset(node.path) {
+            case .success(let first): _ = fuse_reply_lseek(req, off_t(first))
+            case .failure(let error): reply(req, error)
+            }
+            return
+        }
         let size: Int
         switch currentStat(inode) {
         case .success(let stat): size = stat.size

@@ -99,3 +99,21 @@ public struct ChangeSet: Sendable, Equatable {
 
     public var isEmpty: Bool { contentChanged.isEmpty && entriesChanged.isEmpty && removed.isEmpty }
 }
+
+/// A file system whose files are record streams, not attributes: the
+/// kernel log device (/dev/kmsg). A read at an offset returns the one whole
+/// record that starts there; offsets are the kernel's file position, which
+/// advances by what each read returns.
+public protocol RecordFileSystem: VirtualFileSystem {
+    /// The record at `offset` (EINVAL when `size` cannot hold it). At the
+    /// end: EAGAIN when `nonblocking`, else wait for the next record until
+    /// `cancelled()` turns true (EINTR) or the file system stops (ENODEV).
+    func readRecord(_ path: String, offset: Int, size: Int, nonblocking: Bool,
+                    cancelled: () -> Bool) -> Result<[UInt8], Errno>
+
+    /// SEEK_DATA: the offset of the first record still kept.
+    func firstRecordOffset(_ path: String) -> Result<Int, Errno>
+
+    /// Ends every waiting read (ENODEV): the file system is going away.
+    func stopWaiting()
+}

@@ -4,6 +4,9 @@ public struct KernelLog: Sendable, Equatable {
         /// Nanoseconds since the host booted.
         public var timestamp: UInt64
         public var level: Level
+        /// syslog facility: 0 (kernel) for the kernel's own lines, 1 (user)
+        /// by default for lines written to /dev/kmsg.
+        public var facility = 0
         /// The whole line after the timestamp, prefix included
         /// (`vfio_ap_mdev 62177883-...: Userspace may not ...`).
         public var text: String
@@ -17,17 +20,42 @@ public struct KernelLog: Sendable, Equatable {
     public private(set) var entries: [Entry] = []
     /// Oldest entries are dropped past this, like the ring buffer wraps.
     public var capacity = 100_000
+    /// How many entries were dropped: `entries[i]` has sequence number
+    /// `dropped + i` (printk's record seq, from 0 at boot).
+    public private(set) var dropped = 0
 
     public init() {}
 
-    public mutating func append(_ text: String, level: Level, at timestamp: UInt64) {
-        entries.append(Entry(timestamp: timestamp, level: level, text: text))
-        if entries.count > capacity { entries.removeFirst(entries.count - capacity) }
+    public mutating func append(_ text: String, level: Level, facility: Int = 0, at timestamp: UInt64) {
+        entries.append(Entry(timestamp: timestamp, level: level, facility: facility, text: text))
+        if entries.count > capacity {
+            let n = entries.count - capacity
+            entries.removeFirst(n)
+            dropped += n
+        }
     }
+
+    /// The sequence number the next entry gets.
+    public var nextSequence: Int { dropped + entries.count }
 
     /// A `dev_printk` line: `<driver> <device>: <message>`.
     public static func deviceLine(driver: String, device: String, _ message: String) -> String {
         "\(driver) \(device): \(message)"
+    }
+
+    /// A /dev/kmsg record (`devkmsg_read`, Documentation/ABI/testing/dev-kmsg):
+    /// `prio,seq,usec,flags;text\n` with prio = facility << 3 | level,
+    /// non-printable bytes as `\xNN`.
+    public static func kmsgRecord(_ e: Entry, sequence: Int) -> String {
+        var text = ""
+        for b in e.text.utf8 {
+            if b < 0x20 || b >= 0x7f || b == UInt8(ascii: "\\") {
+                text += "\\x" + String(b, radix: 16).leftPadded(to: 2)
+            } else {
+                text.unicodeScalars.append(Unicode.Scalar(b))
+            }
+        }
+        return "\(e.facility << 3 | e.level.rawValue),\(sequence),\(e.timestamp / 1000),-;\(text)\n"
     }
 
     /// `dmesg`'s default rendering, `[%5lu.%06lu] text`.
@@ -45,5 +73,11 @@ extension String {
     init(format6 value: UInt64) {
         let s = String(value)
         self = s.count >= 6 ? s : String(repeating: "0", count: 6 - s.count) + s
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -41,9 +41,9 @@ public struct HostState: Sendable {
 
     // MARK: - Logging
 
-    public mutating func log(_ level: KernelLog.Level, _ text: String) {
+    public mutating func log(_ level: KernelLog.Level, _ text: String, facility: Int = 0) {
         if let clock { now = max(now, clock()) }
-        log.append(text, level: level, at: now)
+        log.append(text, level: level, facility: facility, at: now)
         record(.kernelLog)
     }
 

@@ -27,6 +27,7 @@ struct ExecInnerCommand: ParsableCommand {
         let runtimeDir = String(cString: dirPointer)
         let tree = sys == .overlay ? runtimeDir + "/emulated" : "/sys"
         let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDir, servedAt: "/sys")
+        let kmsg = KmsgDevice(host: host)
         do {
             if sys == .overlay {
                 try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: false)
@@ -41,6 +42,7 @@ struct ExecInnerCommand: ParsableCommand {
                 try SysOverlay(emulated: tree).lay(at: "/sys", staging: runtimeDir + "/real")
             }
             try UdevRuntime.makePrivate()
+            try kmsg.start(at: runtimeDir + "/kmsg")
             if hostNetwork {
                 FileHandle.standardError.write("vfio-ap-sim: --host-network: udev events are not delivered (uevent multicast is per network namespace)\n".data(using: .utf8)!)
             } else {
@@ -48,6 +50,7 @@ struct ExecInnerCommand: ParsableCommand {
                 server.events.attach(try NetlinkSink())
             }
         } catch {
+            kmsg.stop()
             SysOverlay.remove(at: "/sys")
             server.mount.stop()
             server.control.stop()
@@ -67,6 +70,7 @@ struct ExecInnerCommand: ParsableCommand {
             "SYSTEMD_DEVICE_VERIFY_SYSFS": "0",
         ])
         // The overlay's binds of the FUSE tree would keep its connection alive.
+        kmsg.stop()
         SysOverlay.remove(at: "/sys")
         server.mount.stop()
         server.control.stop()
