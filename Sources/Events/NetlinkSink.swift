@@ -12,6 +12,8 @@ public final class NetlinkSink: @unchecked Sendable {
     public static let udevGroup: UInt32 = 2
 
     private let fd: Int32
+    /// The socket, e.g. to pass to a host in another process.
+    public var fileDescriptor: Int32 { fd }
 
     /// A socket in the caller's network namespace.
     public init() throws {

@@ -30,6 +30,12 @@ struct ExecCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("overlay: the machine's /sys (read-only) with the emulated AP objects over it; emulated: the emulated tree alone.", valueName: "layout"))
     var sys: SysLayout = .overlay
 
+    @Option(name: .long, help: ArgumentHelp("Attach to this running host (a `vfio-ap-sim mount`) instead of booting one: COMMAND gets its tree and its events. Any number of commands may attach at once.", valueName: "name"))
+    var host: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where --host's control socket is (default: $VFIO_AP_SIM_RUNTIME_DIR, /run/vfio-ap-sim as root).", valueName: "dir"))
+    var runtimeDir: String?
+
     @Flag(name: .long, help: "Keep the machine's network instead of a network namespace of the command's own; udev events are then not delivered (uevent multicast is per network namespace).")
     var hostNetwork = false
 
@@ -38,18 +44,35 @@ struct ExecCommand: ParsableCommand {
 
     func validate() throws {
         if ExecCommand.strip(command).isEmpty { throw ValidationError("a command to run is needed: vfio-ap-sim exec -- COMMAND [ARGS...]") }
+        if host != nil && (topologyOptions.topology != nil || name != nil) {
+            throw ValidationError("--host attaches to a running host: it takes no --topology or --name")
+        }
     }
 
     static func strip(_ c: [String]) -> [String] { c.first == "--" ? Array(c.dropFirst()) : c }
 
     func run() throws {
-        // Boot once here so a bad topology is reported before any namespace work.
-        let hostName: String
-        do {
-            let t = try topologyOptions.load()
-            hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: ControlPaths.runtimeDirectory())
-            _ = try topologyOptions.boot(t, name: hostName)
-        } catch { fail("\(error)") }
+        // Boot once here so a bad topology is reported before any namespace
+        // work; or find the host to attach to.
+        var inner: [String]
+        if let host {
+            let socket = ControlPaths.socket(host: host, directory: ControlPaths.runtimeDirectory(runtimeDir))
+            let info: [String: String]
+            do { info = ControlServer.fields(try ControlClient(socket: socket).send("info")) } catch {
+                fail("no host '\(host)' to attach to: \(error)")
+            }
+            guard let tree = info["tree"] else { fail("host '\(host)' did not say where its tree is") }
+            inner = ["--attach", socket, "--name", host, "--tree", tree]
+        } else {
+            let hostName: String
+            do {
+                let t = try topologyOptions.load()
+                hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: ControlPaths.runtimeDirectory())
+                _ = try topologyOptions.boot(t, name: hostName)
+            } catch { fail("\(error)") }
+            inner = ["--name", hostName]
+            if let t = topologyOptions.topology { inner += ["--topology", t] }
+        }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             fail("util-linux unshare is needed for exec (apt-get install util-linux)")
@@ -58,8 +81,7 @@ struct ExecCommand: ParsableCommand {
         var args = [unshare, "--mount", "--propagation", "private"] + (hostNetwork ? [] : ["--net"])
             + ["--", exe, "__exec-inner"]
         if hostNetwork { args.append("--host-network") }
-        if let t = topologyOptions.topology { args += ["--topology", t] }
-        args += ["--name", hostName, "--sys", sys.rawValue]
+        args += inner + ["--sys", sys.rawValue]
         args += ["--"] + ExecCommand.strip(command)
         // The namespace work happens in unshare before it execs the inner
         // process, which is single-threaded at that point.

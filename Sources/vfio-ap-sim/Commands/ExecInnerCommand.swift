@@ -14,68 +14,119 @@ struct ExecInnerCommand: ParsableCommand {
     @Option var name: String?
     @Option var sys: SysLayout = .overlay
     @Flag var hostNetwork = false
+    /// Attach to the running host at this control socket instead of booting one.
+    @Option var attach: String?
+    /// With --attach: the host's emulated tree.
+    @Option var tree: String?
     @Argument(parsing: .postTerminator) var command: [String] = []
 
     func run() throws {
-        let argv = ExecCommand.strip(command)
         // Everything below mounts over /sys: only ever in a namespace of our own.
         guard Self.inPrivateMountNamespace else { fail("__exec-inner runs only inside the mount namespace exec makes") }
-        let host: S390Host
-        do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
         var template = Array("/tmp/vfio-ap-sim-exec.XXXXXX".utf8CString)
         guard let dirPointer = mkdtemp(&template) else { fail("cannot create a runtime directory") }
-        let runtimeDir = String(cString: dirPointer)
-        let tree = sys == .overlay ? runtimeDir + "/emulated" : "/sys"
-        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDir, servedAt: "/sys")
+        let scratch = String(cString: dirPointer)
+        if let attach, let tree, let name {
+            runAttached(name: name, socket: attach, tree: tree, scratch: scratch)
+        } else {
+            runOwnHost(scratch: scratch)
+        }
+    }
+
+    /// exec's own host: served here, in the namespace, until the command ends.
+    private func runOwnHost(scratch: String) -> Never {
+        let host: S390Host
+        do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
+        let tree = sys == .overlay ? scratch + "/emulated" : "/sys"
+        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys")
         let kmsg = KmsgDevice(host: host)
-        do {
-            if sys == .overlay {
-                try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: false)
-                try FileManager.default.createDirectory(atPath: runtimeDir + "/real", withIntermediateDirectories: false)
-            }
-            try server.control.start()
-            try server.mount.start()
-            if sys == .overlay {
-                // This namespace's copy of the real /sys goes read-only first,
-                // so no path to it here is writable.
-                try SysOverlay.makeReadOnly(under: "/sys")
-                try SysOverlay(emulated: tree).lay(at: "/sys", staging: runtimeDir + "/real")
-            }
-            try UdevRuntime.makePrivate()
-            try kmsg.start(at: runtimeDir + "/kmsg")
-            if hostNetwork {
-                FileHandle.standardError.write("vfio-ap-sim: --host-network: udev events are not delivered (uevent multicast is per network namespace)\n".data(using: .utf8)!)
-            } else {
-                try Loopback.up()
-                server.events.attach(try NetlinkSink())
-            }
-        } catch {
+        func cleanUp() {
+            // The overlay's binds of the FUSE tree would keep its connection alive.
             kmsg.stop()
             SysOverlay.remove(at: "/sys")
             server.mount.stop()
             server.control.stop()
-            try? FileManager.default.removeItem(atPath: runtimeDir)
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
+        do {
+            if sys == .overlay { try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: false) }
+            try server.control.start()
+            try server.mount.start()
+            if sys == .overlay { try layOverlay(tree: tree, scratch: scratch) }
+            try UdevRuntime.makePrivate()
+            try kmsg.start(at: scratch + "/kmsg")
+            if let sink = try eventSink() { server.events.attach(sink) }
+        } catch {
+            cleanUp()
             fail("\(error)")
         }
+        let status = spawnCommand(host: host.name, runtimeDirectory: scratch)
+        cleanUp()
+        Foundation.exit(status)
+    }
+
+    /// `exec --host NAME`: a running host's tree over /sys and its events
+    /// in this namespace; the host serves on in its own process.
+    private func runAttached(name: String, socket: String, tree: String, scratch: String) -> Never {
+        var sinkID: String?
+        func cleanUp() {
+            if let sinkID { _ = try? ControlClient(socket: socket).send("events-detach \(sinkID)") }
+            SysOverlay.remove(at: "/sys")
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
+        do {
+            if sys == .overlay {
+                try layOverlay(tree: tree, scratch: scratch)
+            } else {
+                try MountTable.bind(tree, "/sys", recursive: true)
+            }
+            try UdevRuntime.makePrivate()
+            if let sink = try eventSink() {
+                let reply = try ControlClient(socket: socket).send("events-attach", passing: sink.fileDescriptor)
+                sinkID = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        } catch {
+            cleanUp()
+            fail("\(error)")
+        }
+        let status = spawnCommand(host: name, runtimeDirectory: (socket as NSString).deletingLastPathComponent)
+        cleanUp()
+        Foundation.exit(status)
+    }
+
+    /// This namespace's copy of the real /sys goes read-only first, so no
+    /// path to it here is writable; then the overlay covers it.
+    private func layOverlay(tree: String, scratch: String) throws {
+        let staging = scratch + "/real"
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        try SysOverlay.makeReadOnly(under: "/sys")
+        try SysOverlay(emulated: tree).lay(at: "/sys", staging: staging)
+    }
+
+    /// A uevent socket in the command's own network namespace (lo up), or
+    /// nil with --host-network, which says that events are not delivered.
+    private func eventSink() throws -> NetlinkSink? {
+        if hostNetwork {
+            FileHandle.standardError.write("vfio-ap-sim: --host-network: udev events are not delivered (uevent multicast is per network namespace)\n".data(using: .utf8)!)
+            return nil
+        }
+        try Loopback.up()
+        return try NetlinkSink()
+    }
+
+    private func spawnCommand(host: String, runtimeDirectory: String) -> Int32 {
         // `vfio-ap-sim` itself is reachable inside, for `vfio-ap-sim dmesg` and friends.
         let exeDir = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
             .split(separator: "/").dropLast().joined(separator: "/")
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/" + exeDir
-        let status = ExecInnerCommand.spawn(argv, environment: [
-            ControlPaths.hostVariable: host.name,
-            ControlPaths.runtimeDirVariable: runtimeDir,
+        return ExecInnerCommand.spawn(ExecCommand.strip(command), environment: [
+            ControlPaths.hostVariable: host,
+            ControlPaths.runtimeDirVariable: runtimeDirectory,
             "PATH": path,
             // sd-device refuses syspaths that are not on a sysfs file system;
             // this is systemd's own switch for test trees.
             "SYSTEMD_DEVICE_VERIFY_SYSFS": "0",
         ])
-        // The overlay's binds of the FUSE tree would keep its connection alive.
-        kmsg.stop()
-        SysOverlay.remove(at: "/sys")
-        server.mount.stop()
-        server.control.stop()
-        try? FileManager.default.removeItem(atPath: runtimeDir)
-        Foundation.exit(status)
     }
 
     /// Whether this process's mount namespace differs from its parent's

@@ -27,6 +27,7 @@ final class HostServer {
                                                      extraOptions: ["noexec"]))
         mount.willStop = { [host] in host.shutdown() }
         control = ControlServer(path: ControlPaths.socket(host: host.name, directory: runtimeDirectory),
-                                handler: ControlRequests.handler(for: guests, servedAt: servedAt ?? mountpoint))
+                                handler: ControlRequests.handler(for: guests, events: events,
+                                                                 servedAt: servedAt ?? mountpoint, tree: mountpoint))
     }
 }

@@ -16,8 +16,9 @@ struct ControlClient {
         return addr
     }
 
-    /// The output of the request, or the host's error.
-    func send(_ request: String) throws -> String {
+    /// The output of the request, or the host's error; `passing` goes with
+    /// the request as SCM_RIGHTS (the host then owns its copy).
+    func send(_ request: String, passing: Int32? = nil) throws -> String {
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw UserError("cannot create socket") }
         defer { close(fd) }
@@ -28,7 +29,12 @@ struct ControlClient {
         guard connected == 0 else {
             throw UserError("cannot reach the host at \(socket): \(String(cString: strerror(errno)))")
         }
-        let line = Array((request + "\n").utf8)
+        var line = Array((request + "\n").utf8)
+        if let passing {
+            guard FileDescriptorPassing.send(fd, [line.removeFirst()], fd: passing) else {
+                throw UserError("cannot pass a file descriptor to the host at \(socket)")
+            }
+        }
         _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -1,4 +1,5 @@
 import APCore
+import Events
 import Glibc
 import SystemPackage
 import VFIOMigration
@@ -6,12 +7,30 @@ import VFIOMigration
 /// What a host answers on its control socket (docs/CONTROL.md). Kernel
 /// refusals are answered `ERR errno=N text`.
 enum ControlRequests {
-    static func handler(for guests: GuestManager, servedAt: String) -> @Sendable (String) -> Result<String, UserError> {
-        { line in
+    /// `tree` is the emulated tree's own mount point (what `exec --host`
+    /// lays over its /sys); `servedAt` where users see it.
+    static func handler(for guests: GuestManager, events: EventHub, servedAt: String, tree: String)
+        -> @Sendable (String, [Int32]) -> Result<String, UserError> {
+        { line, fds in
             do {
                 let words = Array(line.split(separator: " ").map(String.init))
-                if words == ["info"] {
-                    return .success("name \(guests.host.name)\nmountpoint \(servedAt)\npid \(getpid())\n")
+                switch words.first {
+                case "info"?:
+                    return .success("name \(guests.host.name)\nmountpoint \(servedAt)\ntree \(tree)\npid \(getpid())\n")
+                case "events-attach"?:
+                    // A uevent netlink socket made in the client's network
+                    // namespace: the host's events go there too.
+                    guard fds.count == 1 else {
+                        for fd in fds { close(fd) }
+                        throw UserError("events-attach takes one netlink socket")
+                    }
+                    return .success("\(events.attach(NetlinkSink(adopting: fds[0])))\n")
+                case "events-detach"?:
+                    guard words.count == 2, let id = Int(words[1]) else { throw UserError("events-detach takes a sink id") }
+                    events.detach(id)
+                    return .success("")
+                default:
+                    for fd in fds { close(fd) }
                 }
                 return .success(try answer(words, guests))
             } catch let e as Errno {

@@ -7,11 +7,13 @@ import Glibc
 /// (docs/CONTROL.md).
 final class ControlServer: @unchecked Sendable {
     let path: String
-    private let handler: @Sendable (String) -> Result<String, UserError>
+    /// A request line and the file descriptors that came with it (the
+    /// handler owns them).
+    private let handler: @Sendable (String, [Int32]) -> Result<String, UserError>
     private var listener: Int32 = -1
     private var thread: Thread?
 
-    init(path: String, handler: @escaping @Sendable (String) -> Result<String, UserError>) {
+    init(path: String, handler: @escaping @Sendable (String, [Int32]) -> Result<String, UserError>) {
         self.path = path
         self.handler = handler
     }
@@ -80,15 +82,19 @@ final class ControlServer: @unchecked Sendable {
 
     private func serve(_ conn: Int32) {
         defer { close(conn) }
-        var request = [UInt8]()
+        // The first byte comes with any fd the client passed (SCM_RIGHTS).
+        guard let first = FileDescriptorPassing.receive(conn, max: 1) else { return }
+        var request = first.bytes.first == 0x0a ? [] : first.bytes
         var byte: UInt8 = 0
-        while read(conn, &byte, 1) == 1, byte != 0x0a { request.append(byte) }
+        if first.bytes.first != 0x0a {
+            while read(conn, &byte, 1) == 1, byte != 0x0a { request.append(byte) }
+        }
         let line = String(decoding: request, as: UTF8.self)
         let reply: String
         if line == "ping" {
             reply = "OK\npong\n"
         } else {
-            switch handler(line) {
+            switch handler(line, first.fds) {
             case .success(let out): reply = "OK\n" + out
             case .failure(let e): reply = "ERR \(e.description)\n"
             }
