@@ -32,16 +32,16 @@ public struct UeventBuilder: Sendable {
         case .synthetic(let o, let a, let vars): (action, object, extra) = (a, o, vars)
         }
         var env = UeventObjects.environment(object, s) ?? []
-        switch action {
-        case "unbind":
-            // __device_release_driver sends it with dev->driver already NULL;
-            // kobject_uevent_env zaps MODALIAS for unbind.
-            env.removeAll { $0.hasPrefix("DRIVER=") || $0.hasPrefix("MODALIAS=") }
-        case "remove":
+        switch event {
+        case .add, .remove, .unbind:
+            // device_add announces before the probe binds a driver;
+            // __device_release_driver and device_del once it is gone.
             env.removeAll { $0.hasPrefix("DRIVER=") }
         default:
             break
         }
+        // kobject_uevent_env zaps MODALIAS for every unbind, synthetic too.
+        if action == "unbind" { env.removeAll { $0.hasPrefix("MODALIAS=") } }
         seqnum += 1
         // The caller's variables (envp_ext) come right after SUBSYSTEM.
         return UeventRecord(action: action, devpath: UeventObjects.devpath(object),
