@@ -55,6 +55,33 @@ final class AttachTests: XCTestCase {
         XCTAssertEqual(f.stop(), 0)
     }
 
+    /// A consumer outside exec (a container's network namespace, here one
+    /// made with unshare) gets the events with `vfio-ap-sim events`.
+    func testEventsCommandDeliversToAnotherNetworkNamespace() throws {
+        let f = try MountFixture(name: "consumer")
+        fixtures.append(f)
+        try f.start()
+        let r = try ProcessRunner.run(["/usr/bin/unshare", "--net", "--", "/bin/bash", "-c", """
+            \(Simulator.binary) events --host \(f.name) --runtime-dir \(f.runtimeDir) > \(f.root)/attached & e=$!
+            for i in $(seq 50); do grep -q delivered \(f.root)/attached && break; sleep 0.1; done
+            udevadm monitor --udev --subsystem-match=mdev > \(f.root)/events 2>&1 & m=$!
+            for i in $(seq 50); do grep -q '^UDEV - ' \(f.root)/events && break; sleep 0.1; done
+            echo \(Expected.uuid1) > \(f.path("devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create"))
+            for i in $(seq 50); do grep -q 'bind ' \(f.root)/events && break; sleep 0.1; done
+            kill $m $e; wait $e; echo "events exit $?"
+            grep '^UDEV  \\[' \(f.root)/events | sed 's/^UDEV  \\[[0-9.]*\\] *//'
+            """], timeout: 30)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, """
+            events exit 0
+            add      /devices/vfio_ap/matrix/\(Expected.uuid1) (mdev)
+            bind     /devices/vfio_ap/matrix/\(Expected.uuid1) (mdev)
+
+            """)
+        XCTAssertEqual(try String(contentsOfFile: f.root + "/attached", encoding: .utf8),
+                       "vfio-ap-sim: events of \(f.runtimeDir)/consumer.sock delivered here (sink 1)\n")
+    }
+
     func testAttachingToNoHostFails() throws {
         let root = NSTemporaryDirectory() + "vfio-ap-sim-attach-none-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
