@@ -77,9 +77,11 @@ struct ExecCommand: ParsableCommand {
         guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             fail("util-linux unshare is needed for exec (apt-get install util-linux)")
         }
+        // The inner side mounts over /sys only in a namespace other than this one.
+        guard let outer = ExecInnerCommand.mountNamespace(of: "self") else { fail("cannot read /proc/self/ns/mnt") }
         // A network namespace of its own: the events reach its listeners and no one else's.
         var args = [unshare, "--mount", "--propagation", "private"] + (hostNetwork ? [] : ["--net"])
-            + ["--", exe, "__exec-inner"]
+            + ["--", exe, "__exec-inner", "--outer-namespace", outer]
         if hostNetwork { args.append("--host-network") }
         args += inner + ["--sys", sys.rawValue]
         args += ["--"] + ExecCommand.strip(command)

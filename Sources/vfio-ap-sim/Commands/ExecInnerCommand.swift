@@ -18,11 +18,15 @@ struct ExecInnerCommand: ParsableCommand {
     @Option var attach: String?
     /// With --attach: the host's emulated tree.
     @Option var tree: String?
+    /// exec's own mount namespace (`mnt:[N]`), which this one must differ from.
+    @Option var outerNamespace: String
     @Argument(parsing: .postTerminator) var command: [String] = []
 
     func run() throws {
         // Everything below mounts over /sys: only ever in a namespace of our own.
-        guard Self.inPrivateMountNamespace else { fail("__exec-inner runs only inside the mount namespace exec makes") }
+        guard Self.mountNamespace(of: "self").map({ $0 != outerNamespace }) ?? false else {
+            fail("__exec-inner runs only inside the mount namespace exec makes")
+        }
         var template = Array("/tmp/vfio-ap-sim-exec.XXXXXX".utf8CString)
         guard let dirPointer = mkdtemp(&template) else { fail("cannot create a runtime directory") }
         let scratch = String(cString: dirPointer)
@@ -129,12 +133,12 @@ struct ExecInnerCommand: ParsableCommand {
         ])
     }
 
-    /// Whether this process's mount namespace differs from its parent's
-    /// (unshare execs us in place, so the parent is exec's caller).
-    static var inPrivateMountNamespace: Bool {
-        let mine = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
-        let parents = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(getppid())/ns/mnt")
-        return mine != nil && parents != nil && mine != parents
+    /// The mount namespace of a process (`self` or a pid), as /proc names it
+    /// (`mnt:[4026531841]`). exec passes its own: comparing with the parent's
+    /// instead fails where exec is a container's first process, whose parent
+    /// is outside the container's pid namespace (getppid() is 0).
+    static func mountNamespace(of process: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/mnt")
     }
 
     /// Runs the command as a child and returns its exit status (128 + signal
