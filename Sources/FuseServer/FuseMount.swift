@@ -30,6 +30,16 @@ public final class FuseMount: @unchecked Sendable {
         public var debug: Bool
         /// Further `-o` mount options, passed as is.
         public var extraOptions: [String]
+        /// Let the kernel cache names and attributes (and skip FLUSH),
+        /// invalidated exactly when the tree changes; off: every access is a
+        /// round trip (entry/attr timeouts 0).
+        public var kernelCache: Bool
+        /// Also keep the text of attributes opened read-only in the page
+        /// cache across opens (no READ while unchanged). Not kernfs's
+        /// seq_file semantics: a reader mid-file sees a change, an open fd
+        /// of a removed attribute reads its last text instead of ENODEV, and
+        /// st_size becomes the text's length after the first read.
+        public var pageCache: Bool
 
         public init(fsname: String = "vfio-ap-sim",
                     subtype: String? = nil,
@@ -38,7 +48,9 @@ public final class FuseMount: @unchecked Sendable {
                     maxThreads: Int = 64,
                     maxIdleThreads: Int = 16,
                     debug: Bool = false,
-                    extraOptions: [String] = []) {
+                    extraOptions: [String] = [],
+                    kernelCache: Bool = true,
+                    pageCache: Bool = false) {
             self.fsname = fsname
             self.subtype = subtype
             self.allowOther = allowOther
@@ -47,6 +59,8 @@ public final class FuseMount: @unchecked Sendable {
             self.maxIdleThreads = maxIdleThreads
             self.debug = debug
             self.extraOptions = extraOptions
+            self.kernelCache = kernelCache
+            self.pageCache = pageCache
         }
 
         var mountOptions: String {
@@ -77,7 +91,8 @@ public final class FuseMount: @unchecked Sendable {
     private var loopResult: Int32 = 0
 
     public init(fileSystem: VirtualFileSystem, mountpoint: String, options: Options = Options()) {
-        self.handler = RequestHandler(fileSystem: fileSystem)
+        self.handler = RequestHandler(fileSystem: fileSystem, kernelCache: options.kernelCache,
+                                      pageCache: options.kernelCache && options.pageCache)
         self.mountpoint = mountpoint
         self.options = options
     }

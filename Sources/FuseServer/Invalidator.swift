@@ -1,13 +1,16 @@
 import CFuse
 import Foundation
 
-/// Sends cache invalidations to the kernel from its own thread.
+/// Sends cache invalidations to the kernel.
 ///
-/// libfuse forbids notifying from inside the handler of a request on the
-/// same inode (the kernel holds locks the notification needs), and a model
-/// change usually happens inside a `store()` handler. Notices raised on a
-/// request thread inside `deferring` are held until that request has been
-/// replied; all of them are then sent, in order, by the notifier thread.
+/// Notices are sent at once, on the thread that raised them, so that a
+/// write() or a control request returns only after every cached name, page
+/// and attribute it made stale is gone: no reader, in any process, sees old
+/// text afterwards. The exception: a name notice (delete/entry) about the
+/// very inode a request is handling takes that inode's lock in the kernel,
+/// which the request holds, so those are held until the request has been
+/// replied and sent by the notifier thread. Page and attribute
+/// invalidations (notify_inval_inode) take no inode lock and go at once.
 final class Invalidator: @unchecked Sendable {
     enum Notice: Equatable {
         /// Attributes and cached pages/readdir of an inode are stale.
@@ -24,6 +27,8 @@ final class Invalidator: @unchecked Sendable {
     private var running = false
     private var threadDone = true
     private var sent = 0
+    /// Notices being sent by request or observer threads right now.
+    private var inFlight = 0
 
     /// For tests and debugging: how many notices went to the kernel.
     var sentCount: Int {
@@ -56,30 +61,68 @@ final class Invalidator: @unchecked Sendable {
         queue.removeAll()
         condition.broadcast()
         let deadline = Date(timeIntervalSinceNow: timeout)
-        while !threadDone {
+        while !threadDone || inFlight > 0 {
             if !condition.wait(until: deadline) { break }
         }
-        if threadDone { session = nil }
-        return threadDone
+        let done = threadDone && inFlight == 0
+        if done { session = nil }
+        return done
     }
 
-    /// Queues notices, or holds them until the current request is replied
-    /// when called inside `deferring` on this thread.
+    /// Sends notices now, but for name notices about the inode of the
+    /// request this thread is handling (inside `deferring`), which wait for
+    /// its reply.
     func submit(_ notices: [Notice]) {
         guard !notices.isEmpty else { return }
+        var now = notices
         if let box = DeferralBox.current, box.depth > 0 {
-            box.notices.append(contentsOf: notices)
-            return
+            // The deletes come deepest first: a directory holding a
+            // deferred name cannot be deleted before it either.
+            var held: Set<UInt64> = [box.inode]
+            now = []
+            for n in notices {
+                switch n {
+                case .delete(let parent, let child, let name) where held.contains(child):
+                    // The delete waits; a directory holding the request's
+                    // inode is unhashed now all the same (inval_entry locks
+                    // only its parent), so no lookup finds it after the reply.
+                    box.notices.append(n)
+                    if child != box.inode { now.append(.entry(parent: parent, name: name)) }
+                    held.insert(parent)
+                case .entry(let parent, _) where parent == box.inode:
+                    box.notices.append(n)
+                default:
+                    now.append(n)
+                }
+            }
         }
-        enqueue(notices)
+        sendNow(now)
     }
 
-    /// Runs a request handler (which replies inside `body`); notices raised
-    /// meanwhile on this thread are sent only afterwards.
-    func deferring<T>(_ body: () -> T) -> T {
+    private func sendNow(_ notices: [Notice]) {
+        guard !notices.isEmpty else { return }
+        condition.lock()
+        guard running, let session else { condition.unlock(); return }
+        inFlight += 1
+        condition.unlock()
+        for n in notices { Self.send(n, session) }
+        condition.lock()
+        inFlight -= 1
+        sent += notices.count
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Runs the handler of a request on `inode` (which replies inside
+    /// `body`); name notices about that inode raised meanwhile on this
+    /// thread are sent only afterwards.
+    func deferring<T>(forInode inode: UInt64 = 0, _ body: () -> T) -> T {
         let box = DeferralBox.currentOrNew()
+        let outer = box.inode
         box.depth += 1
+        box.inode = inode
         let result = body()
+        box.inode = outer
         box.depth -= 1
         if box.depth == 0, !box.notices.isEmpty {
             let notices = box.notices
@@ -132,6 +175,8 @@ final class Invalidator: @unchecked Sendable {
 /// Per-thread holder of notices deferred until the current reply is sent.
 private final class DeferralBox {
     var depth = 0
+    /// The inode of the request being handled (0: none).
+    var inode: UInt64 = 0
     var notices: [Invalidator.Notice] = []
 
     private static let key: pthread_key_t = {

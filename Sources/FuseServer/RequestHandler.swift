@@ -9,13 +9,21 @@ final class RequestHandler: @unchecked Sendable {
     let fileSystem: VirtualFileSystem
     let inodes = InodeTable()
     let invalidator = Invalidator()
-    /// The tree is dynamic: nothing is cached by the kernel (yet).
-    let entryTimeout: Double = 0
-    let attrTimeout: Double = 0
+    /// With the kernel's caches on, names and attributes stay valid until
+    /// the tree says otherwise (`treeChanged` invalidates them exactly), as
+    /// kernfs dentries do; off, nothing is cached.
+    let kernelCache: Bool
+    let pageCache: Bool
+    let entryTimeout: Double
+    let attrTimeout: Double
     private let mountTime: timespec
 
-    init(fileSystem: VirtualFileSystem) {
+    init(fileSystem: VirtualFileSystem, kernelCache: Bool = true, pageCache: Bool = false) {
         self.fileSystem = fileSystem
+        self.kernelCache = kernelCache
+        self.pageCache = pageCache
+        entryTimeout = kernelCache ? 86_400 : 0
+        attrTimeout = kernelCache ? 86_400 : 0
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         mountTime = now
@@ -68,7 +76,7 @@ final class RequestHandler: @unchecked Sendable {
         let mode = toSet & FUSE_SET_ATTR_MODE != 0 ? UInt16(attr.st_mode & 0o7777) : nil
         let uid = toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : nil
         let gid = toSet & FUSE_SET_ATTR_GID != 0 ? attr.st_gid : nil
-        invalidator.deferring {
+        invalidator.deferring(forInode: inode) {
             if mode != nil || uid != nil || gid != nil {
                 if case .failure(let error) = fileSystem.setOwnership(node.path, mode: mode, uid: uid, gid: gid) {
                     return reply(req, error)
@@ -106,8 +114,14 @@ final class RequestHandler: @unchecked Sendable {
         // O_TRUNC and O_APPEND need nothing: kernfs ignores both.
         let fh = FileHandle.make(OpenFile(inode: inode, path: node.path))
         fi.pointee.fh = fh
-        fi.pointee.direct_io = 1
-        fi.pointee.keep_cache = 0
+        // With the page cache, read-only opens read through it, kept across
+        // opens until the tree changes the text (notify_inval_inode); writes
+        // stay direct, so each write() is one store(). Without it every read
+        // is a show() of the open's seq_file, as kernfs does. Record streams
+        // (/dev/kmsg) are always direct.
+        let cached = pageCache && access == .readOnly && !(fileSystem is RecordFileSystem)
+        fi.pointee.direct_io = cached ? 0 : 1
+        fi.pointee.keep_cache = cached ? 1 : 0
         fi.pointee.nonseekable = 0
         if fuse_reply_open(req, fi) != 0 {
             FileHandle.release(fh)
@@ -129,7 +143,7 @@ final class RequestHandler: @unchecked Sendable {
             }
             return
         }
-        invalidator.deferring {
+        invalidator.deferring(forInode: inode) {
             switch file.read(offset: offset, size: size, show: { fileSystem.show(file.path) }) {
             case .success(let bytes):
                 _ = bytes.withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress, $0.count) }
@@ -149,7 +163,7 @@ final class RequestHandler: @unchecked Sendable {
             return
         }
         let bytes = [UInt8](data)
-        invalidator.deferring {
+        invalidator.deferring(forInode: inode) {
             switch fileSystem.store(file.path, bytes) {
             case .success(let count): _ = fuse_reply_write(req, max(0, count))
             case .failure(let error): reply(req, error)
@@ -271,7 +285,11 @@ final class RequestHandler: @unchecked Sendable {
         reply(req, .notSupported)
     }
 
-    func getxattr(_ req: fuse_req_t?) { reply(req, .noData) }
+    /// kernfs has no ACL handler (EOPNOTSUPP for system.posix_acl_*) and
+    /// nothing stored under other names (ENODATA), which `ls -l` asks.
+    func getxattr(_ req: fuse_req_t?, name: String) {
+        reply(req, name.hasPrefix("system.posix_acl_") ? .notSupported : .noData)
+    }
 
     func listxattr(_ req: fuse_req_t?, size: Int) {
         if size == 0 { _ = fuse_reply_xattr(req, 0) } else { reply(req, 0, buffer: nil) }
@@ -302,12 +320,20 @@ final class RequestHandler: @unchecked Sendable {
         // directory is empty when its own delete goes out (the kernel refuses
         // to delete a directory with a live child: ENOTEMPTY).
         var all = Set(changes.removed)
-        for path in changes.removed where path != "/" { all.formUnion(inodes.knownPaths(below: path)) }
+        // Known children that no longer resolve are removed too.
+        for dir in changes.childrenMayHaveGone {
+            for child in inodes.knownPaths(below: dir) where TreePath.parent(child) == dir {
+                if case .failure = fileSystem.stat(child) { all.insert(child) }
+            }
+        }
+        for path in Array(all) where path != "/" { all.formUnion(inodes.knownPaths(below: path)) }
         let removed = all.sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
         for path in removed where path != "/" {
             guard let parent = inodes.inode(ofPath: TreePath.parent(path)) else { continue }
             let name = TreePath.name(path)
             if let child = inodes.inode(ofPath: path) {
+                // Cached pages go too: an fd opened before reads ENODEV.
+                notices.append(.inode(child))
                 notices.append(.delete(parent: parent, child: child, name: name))
             } else {
                 notices.append(.entry(parent: parent, name: name))

@@ -88,16 +88,24 @@ public struct ChangeSet: Sendable, Equatable {
     public var contentChanged: [String]
     /// Directories whose set of entries changed (names added or removed).
     public var entriesChanged: [String]
-    /// Nodes that no longer exist.
+    /// Nodes that no longer exist (or were replaced by new nodes of the
+    /// same name, as a driver's attribute group is on rebinding).
     public var removed: [String]
+    /// Directories some of whose children may be gone without the change
+    /// naming them: the front end checks the children it knows.
+    public var childrenMayHaveGone: [String]
 
-    public init(contentChanged: [String] = [], entriesChanged: [String] = [], removed: [String] = []) {
+    public init(contentChanged: [String] = [], entriesChanged: [String] = [], removed: [String] = [],
+                childrenMayHaveGone: [String] = []) {
         self.contentChanged = contentChanged
         self.entriesChanged = entriesChanged
         self.removed = removed
+        self.childrenMayHaveGone = childrenMayHaveGone
     }
 
-    public var isEmpty: Bool { contentChanged.isEmpty && entriesChanged.isEmpty && removed.isEmpty }
+    public var isEmpty: Bool {
+        contentChanged.isEmpty && entriesChanged.isEmpty && removed.isEmpty && childrenMayHaveGone.isEmpty
+    }
 }
 
 /// A file system whose files are record streams, not attributes: the

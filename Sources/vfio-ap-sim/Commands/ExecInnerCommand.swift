@@ -14,6 +14,7 @@ struct ExecInnerCommand: ParsableCommand {
     @Option var name: String?
     @Option var sys: SysLayout = .overlay
     @Flag var hostNetwork = false
+    @Option var kernelCache: KernelCacheMode = .names
     /// Attach to the running host at this control socket instead of booting one.
     @Option var attach: String?
     /// With --attach: the host's emulated tree.
@@ -42,7 +43,7 @@ struct ExecInnerCommand: ParsableCommand {
         let host: S390Host
         do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
         let tree = sys == .overlay ? scratch + "/emulated" : "/sys"
-        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys")
+        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache)
         let kmsg = KmsgDevice(host: host)
         func cleanUp() {
             // The overlay's binds of the FUSE tree would keep its connection alive.

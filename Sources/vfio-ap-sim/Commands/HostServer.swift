@@ -16,7 +16,8 @@ final class HostServer {
 
     /// `servedAt` is what the `info` request reports as the host's place:
     /// the directory users see, which may differ from the FUSE mount point.
-    init(host: S390Host, mountpoint: String, runtimeDirectory: String, servedAt: String? = nil) {
+    init(host: S390Host, mountpoint: String, runtimeDirectory: String, servedAt: String? = nil,
+         cache: KernelCacheMode = .names) {
         self.host = host
         guests = GuestManager(host: host)
         events = EventHub(host: host)
@@ -24,7 +25,8 @@ final class HostServer {
         // sysfs is mounted noexec and nodev (kernfs_fill_super); FUSE adds nosuid, nodev.
         mount = FuseMount(fileSystem: tree, mountpoint: mountpoint,
                           options: FuseMount.Options(fsname: "vfio-ap-sim", subtype: "vfio-ap-sim",
-                                                     extraOptions: ["noexec"]))
+                                                     extraOptions: ["noexec"],
+                                                     kernelCache: cache.kernelCache, pageCache: cache.pageCache))
         mount.willStop = { [host] in host.shutdown() }
         control = ControlServer(path: ControlPaths.socket(host: host.name, directory: runtimeDirectory),
                                 handler: ControlRequests.handler(for: guests, events: events,

@@ -2,6 +2,20 @@ import APCore
 import ArgumentParser
 import Foundation
 
+/// What the kernel may cache of the tree (FuseMount.Options).
+enum KernelCacheMode: String, ExpressibleByArgument, CaseIterable {
+    /// Nothing: every access is a FUSE round trip.
+    case off
+    /// Names and attributes, invalidated exactly on every change; reads
+    /// still call show() once per open, as kernfs's seq_file does.
+    case names
+    /// Also the text of attributes opened read-only (page cache).
+    case pages
+
+    var kernelCache: Bool { self != .off }
+    var pageCache: Bool { self == .pages }
+}
+
 /// What a tree at a mount point holds: the emulated objects alone, or the
 /// machine's own /sys (read-only) with the emulated objects laid over it.
 enum SysLayout: String, ExpressibleByArgument, CaseIterable {
@@ -35,6 +49,9 @@ struct MountCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("emulated: the emulated tree alone; overlay: the machine's /sys (read-only) with the emulated AP objects over it.", valueName: "layout"))
     var layout: SysLayout = .emulated
 
+    @Option(name: .long, help: ArgumentHelp("What the kernel may cache: off; names (names and attributes, the default); pages (also attribute text: fastest, but not kernfs's read semantics; docs/FIDELITY.md).", valueName: "mode"))
+    var kernelCache: KernelCacheMode = .names
+
     @Argument(help: "An existing empty directory.")
     var mountpoint: String
 
@@ -49,7 +66,7 @@ struct MountCommand: ParsableCommand {
         case .emulated:
             // libfuse's handlers take the signals; they must get through.
             TerminationSignals.unblock()
-            let server = HostServer(host: host, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory)
+            let server = HostServer(host: host, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory, cache: kernelCache)
             do {
                 try server.control.start()
                 try server.mount.mount()
@@ -90,7 +107,8 @@ struct MountCommand: ParsableCommand {
                                                         attributes: [.posixPermissions: 0o700])
             }
         } catch { fail("cannot create \(scratch): \(error.localizedDescription)") }
-        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDirectory, servedAt: target)
+        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDirectory, servedAt: target,
+                                cache: kernelCache)
         let stopHost = server.mount.willStop
         server.mount.willStop = {
             SysOverlay.remove(at: target)
