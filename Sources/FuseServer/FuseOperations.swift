@@ -16,8 +16,14 @@ enum FuseOperations {
     static func table() -> fuse_lowlevel_ops {
         var ops = fuse_lowlevel_ops()
 
-        ops.`init` = { _, conn in
+        ops.`init` = { userdata, conn in
             guard let conn else { return }
+            // With the caches on, symlink targets are cached too (a link
+            // that changes target is a new node, invalidated as removed).
+            if let userdata, Unmanaged<RequestHandler>.fromOpaque(userdata).takeUnretainedValue().kernelCache,
+               conn.pointee.capable & UInt32(FUSE_CAP_CACHE_SYMLINKS) != 0 {
+                conn.pointee.want |= UInt32(FUSE_CAP_CACHE_SYMLINKS)
+            }
             // Every read and write must reach the tree as issued: no
             // writeback cache, no async/parallel splitting of direct I/O.
             let off = UInt32(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ASYNC_DIO | FUSE_CAP_ASYNC_READ

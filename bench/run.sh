@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The performance figures of docs/PERFORMANCE.md, each against references
+# measured in the same run, in interleaved rounds (medians of the rounds).
+# Usage: bench/run.sh [ROUNDS] [N]   (root, /dev/fuse, a release build:
+# swift build -c release; umockdev from Debian for its test bed).
+# Writes docs/PERFORMANCE.md's table to stdout; never writes the machine's /sys.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+N=${2:-5000}
+SIM=${VFIO_AP_SIM:-.build/release/vfio-ap-sim}
+[[ -x $SIM ]] || { echo "build first: swift build -c release" >&2; exit 2; }
+WORK=$(mktemp -d /tmp/vfio-ap-sim-bench.XXXXXX)
+export VFIO_AP_SIM_RUNTIME_DIR=$WORK/run
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+start() { # name mode [topology]
+    mkdir -p "$WORK/$1"
+    local extra=()
+    [[ -n ${3:-} ]] && extra=(--topology "$3")
+    local t0; t0=$(date +%s%N)
+    "$SIM" mount --name "$1" --kernel-cache "$2" "${extra[@]}" "$WORK/$1" > "$WORK/$1.ready" &
+    PIDS+=($!)
+    for _ in $(seq 600); do [[ -s $WORK/$1.ready ]] && break; sleep 0.01; done
+    echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$WORK/$1.ms"
+}
+start off off; start names names; start pages pages
+start large names demo/topologies/large.yaml
+echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "command: bench/run.sh $ROUNDS $N ($(date -u +%F))"
+echo
+python3 - "$ROUNDS" "$N" "$WORK" "$SIM" <<'PY'
+import os, sys, time, statistics, subprocess, tempfile
+rounds, n, work, sim = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def reads(path, k=n):
+    t = time.perf_counter()
+    for _ in range(k):
+        fd = os.open(path, os.O_RDONLY); os.read(fd, 4096); os.close(fd)
+    return k / (time.perf_counter() - t)
+def stats(path, k=n):
+    t = time.perf_counter()
+    for _ in range(k): os.stat(path)
+    return k / (time.perf_counter() - t)
+def writes(path, values, k=n // 2):
+    t = time.perf_counter()
+    for i in range(k):
+        fd = os.open(path, os.O_WRONLY); os.write(fd, values[i % 2]); os.close(fd)
+    return k / (time.perf_counter() - t)
+def runs(cmd, k=20):
+    t = time.perf_counter()
+    for _ in range(k): subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - t) / k
+shm = tempfile.mkdtemp(dir="/dev/shm")
+tmpfs = shm + "/apmask"; open(tmpfs, "w").write("0x" + "f" * 64 + "\n")
+kern = next(p for p in ["/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/profiling", "/sys/power/state"] if os.path.exists(p))
+umock = work + "/umockdev-read.py"
+open(umock, "w").write(f"""import os, sys, time
+d = os.environ['UMOCKDEV_DIR'] + '/sys/bus/ap'; os.makedirs(d, exist_ok=True)
+open(d + '/apmask', 'w').write('0x' + 'f' * 64 + '\\n')
+t = time.perf_counter()
+for _ in range({n}):
+    fd = os.open('/sys/bus/ap/apmask', os.O_RDONLY); os.read(fd, 4096); os.close(fd)
+print({n} / (time.perf_counter() - t))
+""")
+def umockdev_reads(): return float(subprocess.run(["umockdev-run", "--", "python3", umock], check=True, capture_output=True, text=True).stdout)
+# A tmpfs mirror of the large host's bus/ap/devices (same symlinks).
+large = work + "/large"
+mirror = shm + "/devices"; os.mkdir(mirror)
+for e in os.listdir(large + "/bus/ap/devices"): os.symlink(os.readlink(large + "/bus/ap/devices/" + e), mirror + "/" + e)
+def ls(path): return runs(["ls", "-l", path], k=1)
+def find(path): return runs(["find", path], k=1)
+m = lambda mode: work + "/" + mode
+uuid = "62177883-f1bb-47f0-914d-32a22e3a8804"
+for mode in ["off", "names"]:
+    open(m(mode) + "/bus/ap/apmask", "w").write("-5,-6")
+    open(m(mode) + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create", "w").write(uuid)
+figures = {
+    "open-read-close bus/ap/apmask, caches off": lambda: reads(m("off") + "/bus/ap/apmask"),
+    "open-read-close bus/ap/apmask, names (default)": lambda: reads(m("names") + "/bus/ap/apmask"),
+    "open-read-close bus/ap/apmask, pages": lambda: reads(m("pages") + "/bus/ap/apmask"),
+    "open-read-close queue config, names": lambda: reads(m("names") + "/devices/ap/card05/05.0004/config"),
+    "kernel sysfs attribute (" + kern + ")": lambda: reads(kern),
+    "tmpfs file": lambda: reads(tmpfs),
+    "umockdev test bed (LD_PRELOAD)": umockdev_reads,
+    "stat bus/ap/devices/05.0004, caches off": lambda: stats(m("off") + "/bus/ap/devices/05.0004"),
+    "stat bus/ap/devices/05.0004, names": lambda: stats(m("names") + "/bus/ap/devices/05.0004"),
+    "stat kernel /sys/bus/cpu/devices/cpu0": lambda: stats("/sys/bus/cpu/devices/cpu0"),
+    "write assign/unassign_domain, caches off": lambda: writes(m("off") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
+    "write assign/unassign_domain, names": lambda: writes(m("names") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
+    "write tmpfs file": lambda: writes(tmpfs, [b"1", b"0"]),
+    "exec -- true (s)": lambda: 1 / runs([sim, "exec", "--", "true"]),
+    "umockdev-run -- true (s)": lambda: 1 / runs(["umockdev-run", "--", "true"]),
+    "unshare -m true (s)": lambda: 1 / runs(["unshare", "-m", "true"]),
+    "ls -l bus/ap/devices, 65,536-queue host (s)": lambda: 1 / ls(large + "/bus/ap/devices"),
+    "ls -l tmpfs mirror of it (s)": lambda: 1 / ls(mirror),
+}
+samples = {k: [] for k in figures}
+for r in range(rounds):
+    for k, f in figures.items(): samples[k].append(f())
+med = {k: statistics.median(v) for k, v in samples.items()}
+kernel_read = med["kernel sysfs attribute (" + kern + ")"]
+umd = med["umockdev test bed (LD_PRELOAD)"]
+print("| figure | median | ratio |")
+print("|---|---|---|")
+for k, v in med.items():
+    if k.endswith("(s)"):
+        ref = {"exec -- true (s)": "umockdev-run -- true (s)", "ls -l bus/ap/devices, 65,536-queue host (s)": "ls -l tmpfs mirror of it (s)"}.get(k)
+        ratio = f"{(1 / v) / (1 / med[ref]):.2f}x the time of {ref[:-4]}" if ref else ""
+        print(f"| {k[:-4]} | {1 / v:.3f} s | {ratio} |")
+    elif k.startswith("write"):
+        print(f"| {k} | {v:,.0f}/s | {v / med['write tmpfs file']:.3f}x tmpfs |")
+    elif k.startswith("stat"):
+        print(f"| {k} | {v:,.0f}/s | {v / med['stat kernel /sys/bus/cpu/devices/cpu0']:.3f}x kernel sysfs |")
+    else:
+        print(f"| {k} | {v:,.0f}/s | {v / kernel_read:.3f}x kernel sysfs, {v / umd:.3f}x umockdev |")
+for mode in ["off", "names", "pages", "large"]:
+    print(f"| mount ready, {mode} host | {open(work + '/' + mode + '.ms').read().strip()} ms | |")
+PY
