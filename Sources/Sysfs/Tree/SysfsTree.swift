@@ -141,7 +141,32 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
         host.observe { [weak self] changes in
             guard let self else { return }
             let set = ChangeMapper.paths(for: changes, in: self.host.read { $0 })
+            self.forgetOwnership(of: set)
             if !set.isEmpty { observer(set) }
         }
+    }
+
+    /// A removed node's chmod/chown go with it: kernfs keeps iattrs in the
+    /// node, so a node made again at the same path has its default mode and
+    /// root as owner.
+    private func forgetOwnership(of set: ChangeSet) {
+        ownershipLock.lock()
+        defer { ownershipLock.unlock() }
+        guard !ownership.isEmpty else { return }
+        for path in set.removed {
+            ownership = ownership.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
+        }
+        for dir in set.childrenMayHaveGone {
+            for key in ownership.keys where TreePathNames.parent(key) == dir {
+                if case .failure = resolve(key) { ownership[key] = nil }
+            }
+        }
+    }
+}
+
+enum TreePathNames {
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
     }
 }
