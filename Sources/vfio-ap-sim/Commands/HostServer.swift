@@ -25,7 +25,9 @@ final class HostServer {
         // sysfs is mounted noexec and nodev (kernfs_fill_super); FUSE adds nosuid, nodev.
         mount = FuseMount(fileSystem: tree, mountpoint: mountpoint,
                           options: FuseMount.Options(fsname: "vfio-ap-sim", subtype: "vfio-ap-sim",
-                                                     extraOptions: ["noexec"],
+                                                     // auto_unmount: fusermount3 unmounts when this
+                                                     // process dies, however it dies (no dead mounts).
+                                                     extraOptions: ["noexec", "auto_unmount"],
                                                      kernelCache: cache.kernelCache, pageCache: cache.pageCache))
         mount.willStop = { [host] in host.shutdown() }
         control = ControlServer(path: ControlPaths.socket(host: host.name, directory: runtimeDirectory),

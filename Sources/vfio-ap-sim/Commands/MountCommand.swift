@@ -1,6 +1,7 @@
 import APCore
 import ArgumentParser
 import Foundation
+import Glibc
 
 /// What the kernel may cache of the tree (FuseMount.Options).
 enum KernelCacheMode: String, ExpressibleByArgument, CaseIterable {
@@ -66,6 +67,7 @@ struct MountCommand: ParsableCommand {
         case .emulated:
             // libfuse's handlers take the signals; they must get through.
             TerminationSignals.unblock()
+            Self.recoverStaleMount(mountpoint)
             let server = HostServer(host: host, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory, cache: kernelCache)
             do {
                 try server.control.start()
@@ -78,6 +80,12 @@ struct MountCommand: ParsableCommand {
         case .overlay:
             serveOverlay(host, runtimeDirectory: runtimeDirectory)
         }
+    }
+
+    /// A FUSE mount whose server died answers ENOTCONN: detach it so the
+    /// directory can be mounted again (only that, never a live mount).
+    static func recoverStaleMount(_ path: String) {
+        if access(path, F_OK) != 0 && errno == ENOTCONN { MountTable.detach(path) }
     }
 
     private func ready(_ server: HostServer) {
