@@ -53,7 +53,7 @@ struct MountCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("What the kernel may cache: off; names (names and attributes, the default); pages (also attribute text: fastest, but not kernfs's read semantics; docs/FIDELITY.md).", valueName: "mode"))
     var kernelCache: KernelCacheMode = .names
 
-    @Argument(help: "An existing empty directory.")
+    @Argument(help: "An existing empty directory (for --layout overlay it may hold empty directories, e.g. the fs/cgroup a container runtime made).")
     var mountpoint: String
 
     func run() throws {
@@ -142,8 +142,11 @@ struct MountCommand: ParsableCommand {
     }
 }
 
-/// Where `mount --layout overlay` may lay its tree: an existing empty
-/// directory that is not the machine's /sys or anything inside it.
+/// Where `mount --layout overlay` may lay its tree: an existing directory
+/// that is not the machine's /sys or anything inside it and that holds no
+/// files: empty, or only empty directories, which is what a container runtime
+/// leaves when a container took the directory as its /sys before the host
+/// was served (runc creates `fs/cgroup` for its cgroup mount).
 enum OverlayTarget {
     static func check(_ path: String) throws -> String {
         guard let resolved = realpath(path, nil) else { throw UserError("\(path): \(String(cString: strerror(errno)))") }
@@ -152,8 +155,21 @@ enum OverlayTarget {
         if real == "/" || real == "/sys" || real.hasPrefix("/sys/") || real == "/proc" || real.hasPrefix("/proc/") || real == "/dev" {
             throw UserError("\(path): refusing to lay an overlay over \(real)")
         }
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: real)) ?? ["?"]
-        guard entries.isEmpty else { throw UserError("\(path): not an empty directory") }
+        guard holdsOnlyDirectories(real, levels: 8) else {
+            throw UserError("\(path): not an empty directory (only empty directories, such as a container runtime's fs/cgroup, may be there)")
+        }
         return real
+    }
+
+    /// Whether everything below `path` (at most `levels` deep) is a directory.
+    static func holdsOnlyDirectories(_ path: String, levels: Int) -> Bool {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path) else { return false }
+        if entries.isEmpty { return true }
+        guard levels > 0 else { return false }
+        return entries.allSatisfy { name in
+            var st = stat()
+            let child = path + "/" + name
+            return lstat(child, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && holdsOnlyDirectories(child, levels: levels - 1)
+        }
     }
 }
