@@ -17,6 +17,8 @@
 #       lists for them at its own path, fusermount3. Same entry point as the
 #       Containerfile image. ContainerTests build their image this way from the
 #       debug binary. --if-missing: nothing to do when TAG exists.
+#       --rootfs DIR: write the assembled tree to DIR (new or empty) instead,
+#       for bwrap --ro-bind DIR / or systemd-nspawn -D DIR; no image.
 #
 # TAG defaults to localhost/vfio-ap-sim:latest. podman reads CONTAINERS_CONF
 # as usual (hosts where only runc works need one: docs/CONTAINERS.md).
@@ -29,6 +31,7 @@ base=docker.io/library/debian:bookworm-slim
 local_base=no
 assemble=
 if_missing=no
+rootfs_out=
 swift_build=yes
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
         --local-base) local_base=yes; shift ;;
         --assemble) assemble=${2:?}; shift 2 ;;
         --if-missing) if_missing=yes; shift ;;
+        --rootfs) rootfs_out=${2:?}; shift 2 ;;
         --skip-swift-build) swift_build=no; shift ;;
         -h|--help) usage ;;
         *) echo "container-image.sh: unknown argument $1" >&2; usage ;;
@@ -46,7 +50,7 @@ while [ $# -gt 0 ]; do
 done
 podman=${PODMAN:-podman}
 
-if [ "$if_missing" = yes ] && "$podman" image exists "$tag"; then
+if [ "$if_missing" = yes ] && [ -z "$rootfs_out" ] && "$podman" image exists "$tag"; then
     echo "$tag"
     exit 0
 fi
@@ -76,8 +80,14 @@ if [ -n "$assemble" ]; then
     [ -d "$resources" ] || { echo "container-image.sh: $resources is missing (the binary needs its resources beside it)" >&2; exit 1; }
     [ -n "$busybox" ] || { echo "container-image.sh: busybox is needed (apt-get install busybox-static)" >&2; exit 1; }
     [ -n "$fusermount" ] || { echo "container-image.sh: fusermount3 is needed (apt-get install fuse3)" >&2; exit 1; }
-    root=$(mktemp -d /tmp/vfio-ap-sim-image.XXXXXX)
-    trap 'rm -rf "$root"' EXIT
+    if [ -n "$rootfs_out" ]; then
+        mkdir -p "$rootfs_out"
+        [ -z "$(ls -A "$rootfs_out")" ] || { echo "container-image.sh: $rootfs_out is not empty" >&2; exit 1; }
+        root=$(cd "$rootfs_out" && pwd)
+    else
+        root=$(mktemp -d /tmp/vfio-ap-sim-image.XXXXXX)
+        trap 'rm -rf "$root"' EXIT
+    fi
     mkdir -p "$root"/{bin,usr/bin,usr/local/bin,sys,proc,dev,tmp,run,etc}
     chmod 1777 "$root/tmp"
     copy_with_libraries "$root" "$busybox" /bin/busybox
@@ -89,6 +99,13 @@ if [ -n "$assemble" ]; then
     cp -R "$resources" "$root/usr/local/bin/"
     printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
     printf 'root:x:0:\n' > "$root/etc/group"
+    # systemd-nspawn wants an os-release to accept the tree as an OS.
+    printf 'ID=vfio-ap-sim\nNAME="vfio-ap-sim (assembled)"\n' > "$root/etc/os-release"
+    mkdir -p "$root/usr/lib" && cp "$root/etc/os-release" "$root/usr/lib/os-release"
+    if [ -n "$rootfs_out" ]; then
+        echo "$root"
+        exit 0
+    fi
     tar -C "$root" -c . | "$podman" import -q \
         --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
         --change 'ENTRYPOINT ["/usr/local/bin/vfio-ap-sim"]' \
