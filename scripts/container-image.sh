@@ -122,6 +122,8 @@ if [ "$local_base" = yes ]; then
         rootfs=$(mktemp -d /tmp/vfio-ap-sim-bookworm.XXXXXX)
         trap 'rm -rf "$rootfs"' EXIT
         debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >&2
+        # As the registry's slim images: no downloaded packages, no package lists.
+        rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
         tar -C "$rootfs" -c . | "$podman" import -q - "$base" >/dev/null
     fi
 fi
