@@ -42,6 +42,10 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "APCore", "Sysfs", "TestSupport"]),
         .testTarget(name: "MigrationEndToEndTests", dependencies: ["vfio-ap-sim", "VFIOMigration", "APCore", "TestSupport"]),
         .testTarget(name: "MountTests", dependencies: ["vfio-ap-sim", "FuseServer", "Sysfs", "APCore", "TestSupport"]),
+        // Real container runtimes (podman, bubblewrap, systemd-nspawn) and the
+        // Kubernetes manifests of deploy/kubernetes.
+        .testTarget(name: "ContainerTests", dependencies: ["vfio-ap-sim", "TestSupport",
+                                                           .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -3,6 +3,7 @@ import XCTest
 
 public struct FixtureError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// One `vfio-ap-sim mount` in the foreground. `start()` waits for the ready
