@@ -7,8 +7,8 @@ import XCTest
 /// ldd lists), tagged by a digest of what went in, so it is built once and
 /// reused until the binary changes. VFIO_AP_SIM_TEST_IMAGE names another
 /// image to use instead (e.g. the Containerfile's, from the script's default
-/// mode): it needs /bin/sh, vfio-ap-sim as its entry point, and cat, ls,
-/// seq and sleep.
+/// mode): it needs /bin/sh, vfio-ap-sim as its entry point, and cat, cut,
+/// grep, ls, seq, sleep (fractions) and sort.
 enum TestImage {
     static let repository = "localhost/vfio-ap-sim-tests"
     static let script = Paths.repository + "/scripts/container-image.sh"
