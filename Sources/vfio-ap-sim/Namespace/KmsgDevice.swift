@@ -12,6 +12,9 @@ final class KmsgDevice {
     private let host: S390Host
     private var mount: FuseMount?
     private var bound = false
+    /// A container's /dev may have no kmsg: the mount point is made here
+    /// (in the container's own /dev) and removed again.
+    private var createdDevicePath = false
 
     init(host: S390Host) { self.host = host }
 
@@ -25,12 +28,20 @@ final class KmsgDevice {
                                                      extraOptions: ["noexec"]))
         try m.start()
         mount = m
+        if access(Self.devicePath, F_OK) != 0 {
+            let fd = open(Self.devicePath, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+            // No /dev/kmsg and none can be made: dmesg falls back to syslog(2).
+            guard fd >= 0 else { return }
+            close(fd)
+            createdDevicePath = true
+        }
         try MountTable.bind(directory + KmsgFileSystem.path, Self.devicePath, recursive: false)
         bound = true
     }
 
     func stop() {
         if bound { MountTable.detach(Self.devicePath); bound = false }
+        if createdDevicePath { unlink(Self.devicePath); createdDevicePath = false }
         mount?.stop()
         mount = nil
     }
