@@ -51,6 +51,7 @@ struct ExecInnerCommand: ParsableCommand {
             SysOverlay.remove(at: "/sys")
             server.mount.stop()
             server.control.stop()
+            Self.sealSys()
             try? FileManager.default.removeItem(atPath: scratch)
         }
         do {
@@ -77,6 +78,7 @@ struct ExecInnerCommand: ParsableCommand {
         func cleanUp() {
             if let sinkID { _ = try? ControlClient(socket: socket).send("events-detach \(sinkID)") }
             SysOverlay.remove(at: "/sys")
+            Self.sealSys()
             try? FileManager.default.removeItem(atPath: scratch)
         }
         do {
@@ -97,6 +99,14 @@ struct ExecInnerCommand: ParsableCommand {
         let status = spawnCommand(host: name, runtimeDirectory: (socket as NSString).deletingLastPathComponent)
         cleanUp()
         Foundation.exit(status)
+    }
+
+    /// Once the host is gone, a child the command left running must not
+    /// find the machine's sysfs at /sys: an empty read-only tmpfs covers it
+    /// for the rest of the namespace's life.
+    static func sealSys() {
+        try? MountTable.mount("vfio-ap-sim-ended", "/sys", type: "tmpfs",
+                              flags: UInt(MS_RDONLY) | UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), data: "mode=0555")
     }
 
     /// This namespace's copy of the real /sys goes read-only first, so no
