@@ -43,12 +43,22 @@ public final class MountFixture {
 
     /// Starts serving and waits (at most `timeout` s) for the ready line.
     /// `named: false` leaves the host's name to vfio-ap-sim (`hostName`
-    /// then comes from the ready line).
-    public func start(extraArguments: [String] = [], named: Bool = true, timeout: TimeInterval = 15) throws {
+    /// then comes from the ready line). `environment` is added to the
+    /// test's; `wrapper` (e.g. `["/bin/sh", "-c", "umask 0; exec \"$0\" \"$@\""]`)
+    /// runs before the command and must exec it, so that the pid stays the host's.
+    public func start(extraArguments: [String] = [], named: Bool = true, timeout: TimeInterval = 15,
+                      environment: [String: String] = [:], wrapper: [String] = []) throws {
         try FileManager.default.createDirectory(atPath: mountpoint, withIntermediateDirectories: true)
-        process.executableURL = URL(fileURLWithPath: Simulator.binary)
-        process.arguments = ["mount"] + (named ? ["--name", name] : []) + ["--runtime-dir", runtimeDir]
+        let command = [Simulator.binary, "mount"] + (named ? ["--name", name] : []) + ["--runtime-dir", runtimeDir]
             + extraArguments + [mountpoint]
+        let argv = wrapper + command
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        if !environment.isEmpty {
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment { env[k] = v }
+            process.environment = env
+        }
         process.standardOutput = out.pipe
         process.standardError = err.pipe
         process.standardInput = FileHandle.nullDevice
@@ -73,6 +83,9 @@ public final class MountFixture {
     }
 
     public var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { process.processIdentifier }
+    /// The exit status once the host has ended (nil while it runs).
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
     public var stderr: String { err.text }
 
     /// SIGTERM, then wait (at most `timeout` s) for the exit status.
