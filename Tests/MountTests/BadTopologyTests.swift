@@ -48,4 +48,20 @@ final class BadTopologyTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stderr, "vfio-ap-sim: topology \(path): machine.ap_max_adapter_id: 300 is out of range 0...255\n")
     }
+
+    /// Duplicate domains are refused as duplicate adapters are (issue 10,
+    /// point 13), whatever their spelling or a range that covers them.
+    func testDuplicateUsageDomains() throws {
+        try assertRefused("name: dup\nusage_domains: [4, 4, 0x04]\n",
+                          message: "usage_domains[1]: domain 0x04 is listed twice")
+        try assertRefused("name: dup\nusage_domains: [0x04, 0x47, 0x04]\n",
+                          message: "usage_domains[2]: domain 0x04 is listed twice")
+        try assertRefused("name: dup\nusage_domains: [0-7, 5]\n",
+                          message: "usage_domains[1]: domain 0x05 is listed twice")
+    }
+
+    func testDuplicateControlDomains() throws {
+        try assertRefused("name: dup\nusage_domains: [4]\ncontrol_domains: [4, 0xab, 0xAB]\n",
+                          message: "control_domains[2]: domain 0xab is listed twice")
+    }
 }

@@ -27,8 +27,8 @@ public struct TopologyDecoder {
             try checkKeys(map, "vfio_ap", allowed: ["features"])
             if let f = map["features"] { t.vfioFeatures = try strings(f, "vfio_ap.features") }
         }
-        t.usageDomains = try top["usage_domains"].map { try ids(of: $0, "usage_domains", max: 255) } ?? []
-        t.controlDomains = try top["control_domains"].map { try ids(of: $0, "control_domains", max: 255) } ?? t.usageDomains
+        t.usageDomains = try top["usage_domains"].map { try ids(of: $0, "usage_domains", max: 255, unique: "domain") } ?? []
+        t.controlDomains = try top["control_domains"].map { try ids(of: $0, "control_domains", max: 255, unique: "domain") } ?? t.usageDomains
         let maxDomain = t.machine.maxDomainID
         for (k, d) in t.usageDomains.enumerated() where d > maxDomain {
             throw fail("usage_domains[\(k)]", "domain \(hexName(d)) is above ap_max_domain_id \(maxDomain)")
@@ -303,19 +303,26 @@ public struct TopologyDecoder {
         return value
     }
 
-    private func ids(of node: Node, _ path: String, max: Int) throws -> [Int] {
+    /// A list of ids and `a-b` ranges, sorted. With `unique` (what an id
+    /// is, for the message) an id listed twice, in any spelling or through
+    /// a range, is refused as duplicate adapters are.
+    private func ids(of node: Node, _ path: String, max: Int, unique: String? = nil) throws -> [Int] {
         guard let seq = node.sequence else { throw fail(path, "expected a list") }
-        var result: [Int] = []
+        var result = Set<Int>()
         for (k, n) in seq.enumerated() {
             let text = try string(n, "\(path)[\(k)]")
+            let item: [Int]
             if let r = parseRange(text) {
                 guard r.lowerBound >= 0, r.upperBound <= max else { throw fail("\(path)[\(k)]", "\(text) is out of range 0...\(max)") }
-                result += Array(r)
+                item = Array(r)
             } else {
-                result.append(try integer(n, "\(path)[\(k)]", range: 0...max))
+                item = [try integer(n, "\(path)[\(k)]", range: 0...max)]
+            }
+            for id in item where !result.insert(id).inserted {
+                if let unique { throw fail("\(path)[\(k)]", "\(unique) \(hexName(id)) is listed twice") }
             }
         }
-        return Array(Set(result)).sorted()
+        return result.sorted()
     }
 
     private func mask(_ node: Node, _ path: String) throws -> APMask {
