@@ -145,6 +145,14 @@ public final class FuseMount: @unchecked Sendable {
             let reason = mountLog.isEmpty ? String(cString: strerror(code)) : mountLog
             throw error("mount failed: \(reason)", code != 0 ? Errno(rawValue: code) : nil)
         }
+        // No child may inherit the connection: libfuse opens /dev/fuse
+        // O_CLOEXEC when it mounts itself, but an fd from fusermount3
+        // (non-root) comes over a socket without the flag.
+        let fd = fuse_session_fd(session)
+        if fd >= 0 {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
         self.session = session
         self.arguments = arguments
         phase = .mounted
