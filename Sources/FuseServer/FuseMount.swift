@@ -265,6 +265,11 @@ public final class FuseMount: @unchecked Sendable {
         willStop?()
         // Readers waiting for the next record would keep workers busy.
         (handler.fileSystem as? RecordFileSystem)?.stopWaiting()
+        // The stores released above answer (ENODEV for a blocked mdev
+        // removal) before the unmount aborts the connection, which would
+        // fail them ECONNABORTED. Bounded: a store that does not end is
+        // aborted as before.
+        PendingWrites.drain(Unmanaged.passUnretained(handler).toOpaque(), timeout: 2)
         fuse_session_exit(session)
         if geteuid() == 0 {
             if umount2(mountpoint, 0) != 0 && Glibc.errno == EBUSY {

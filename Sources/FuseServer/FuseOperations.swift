@@ -77,6 +77,11 @@ enum FuseOperations {
         }
         ops.write = { req, inode, buf, size, _, fi in
             guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
+            // Counted until answered: FuseMount lets released stores reply
+            // before it ends the session.
+            let session = fuse_req_userdata(req)!
+            PendingWrites.begin(session)
+            defer { PendingWrites.end(session) }
             handler(req).write(req, inode: inode, data: UnsafeRawBufferPointer(start: buf, count: size),
                                fh: fi.pointee.fh)
         }
