@@ -28,6 +28,8 @@ struct ExecInnerCommand: ParsableCommand {
         guard Self.mountNamespace(of: "self").map({ $0 != outerNamespace }) ?? false else {
             fail("__exec-inner runs only inside the mount namespace exec makes")
         }
+        // Replies to clients that hung up are EPIPE, not the end of the host.
+        BrokenPipes.ignore()
         var template = Array("/tmp/vfio-ap-sim-exec.XXXXXX".utf8CString)
         guard let dirPointer = mkdtemp(&template) else { fail("cannot create a runtime directory") }
         let scratch = String(cString: dirPointer)
@@ -167,7 +169,11 @@ struct ExecInnerCommand: ParsableCommand {
         let cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         let cargs = argv.map { strdup($0) } + [nil]
         var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], nil, nil, cargs, cenv)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        BrokenPipes.spawnDefaults(&attributes)
+        let rc = posix_spawnp(&pid, argv[0], nil, &attributes, cargs, cenv)
         guard rc == 0 else {
             FileHandle.standardError.write("vfio-ap-sim: \(argv[0]): \(String(cString: strerror(rc)))\n".data(using: .utf8)!)
             return 127

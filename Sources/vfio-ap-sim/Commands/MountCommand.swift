@@ -57,6 +57,7 @@ struct MountCommand: ParsableCommand {
     var mountpoint: String
 
     func run() throws {
+        BrokenPipes.ignore()
         let runtimeDirectory = ControlPaths.runtimeDirectory(runtimeDir)
         let host: S390Host
         do {
@@ -97,6 +98,9 @@ struct MountCommand: ParsableCommand {
         ready(server)
         defer { server.control.stop() }
         do { try server.mount.run() } catch { fail("\(error)") }
+        // Removing libfuse's handlers set SIGPIPE back to its default; the
+        // control socket still serves until the deferred stop.
+        BrokenPipes.ignore()
     }
 
     /// The emulated tree is mounted in a scratch directory beside the

@@ -36,3 +36,23 @@ enum TerminationSignals {
         }
     }
 }
+
+/// A server writes replies to clients that may have gone: EPIPE, never a
+/// SIGPIPE that ends the host (libfuse's handlers ignore it only inside
+/// `FuseMount.run`; exec and `mount --layout overlay` serve without them).
+/// Commands a server starts get SIGPIPE back at its default (`spawnDefaults`).
+enum BrokenPipes {
+    static func ignore() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// posix_spawn attributes that restore SIGPIPE's default action in the
+    /// child (an ignored signal stays ignored across execve).
+    static func spawnDefaults(_ attributes: inout posix_spawnattr_t) {
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+    }
+}

@@ -1,7 +1,10 @@
 import Foundation
 import Glibc
 
-/// Sends one request line to a host's control socket.
+/// Sends one request line to a host's control socket. Neither connect()
+/// nor a read of the reply waits longer than the control timeout
+/// (`ControlTimeout`, 10 s): a host that stopped serving is reported, not
+/// waited for forever.
 struct ControlClient {
     let socket: String
 
@@ -19,14 +22,26 @@ struct ControlClient {
     /// The output of the request, or the host's error; `passing` goes with
     /// the request as SCM_RIGHTS (the host then owns its copy).
     func send(_ request: String, passing: Int32? = nil) throws -> String {
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UserError("cannot create socket") }
         defer { close(fd) }
+        let timeout = ControlTimeout.seconds
+        // SO_SNDTIMEO bounds a connect() into a full backlog (EAGAIN) and
+        // writes; SO_RCVTIMEO each read of the reply.
+        var tv = ControlTimeout.timeval(timeout)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var addr = try Self.address(socket)
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
+        var connected: Int32
+        repeat {
+            connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+        } while connected != 0 && errno == EINTR
+        guard connected == 0 || errno == EISCONN else {
+            if errno == EAGAIN || errno == EINPROGRESS {
+                throw UserError("cannot reach the host at \(socket): it did not accept the connection within \(ControlTimeout.describe(timeout))")
+            }
             throw UserError("cannot reach the host at \(socket): \(String(cString: strerror(errno)))")
         }
         var line = Array((request + "\n").utf8)
@@ -35,11 +50,23 @@ struct ControlClient {
                 throw UserError("cannot pass a file descriptor to the host at \(socket)")
             }
         }
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        // A host that refuses early (ERR busy, request too long) may close
+        // before it has read everything: its reply is still read below.
+        var sent = 0
+        while sent < line.count {
+            let n = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            sent += n
+        }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                throw UserError("the host at \(socket) did not answer within \(ControlTimeout.describe(timeout))")
+            }
             if n <= 0 { break }
             data += buffer[0..<n]
         }

@@ -14,15 +14,18 @@ enum ControlRequests {
         { line, fds in
             do {
                 let words = Array(line.split(separator: " ").map(String.init))
+                // Only events-attach takes a file descriptor.
+                if words.first != "events-attach" { for fd in fds { close(fd) } }
                 switch words.first {
                 case "info"?:
+                    guard words.count == 1 else { throw UserError("request '\(line)': 'info' takes no arguments") }
                     return .success("name \(guests.host.name)\nmountpoint \(servedAt)\ntree \(tree)\npid \(getpid())\n")
                 case "events-attach"?:
                     // A uevent netlink socket made in the client's network
                     // namespace: the host's events go there too.
-                    guard fds.count == 1 else {
+                    guard words.count == 1, fds.count == 1 else {
                         for fd in fds { close(fd) }
-                        throw UserError("events-attach takes one netlink socket")
+                        throw UserError("events-attach takes one netlink socket and no arguments")
                     }
                     return .success("\(events.attach(NetlinkSink(adopting: fds[0])))\n")
                 case "events-detach"?:
@@ -30,7 +33,7 @@ enum ControlRequests {
                     events.detach(id)
                     return .success("")
                 default:
-                    for fd in fds { close(fd) }
+                    break
                 }
                 return .success(try answer(words, guests))
             } catch let e as Errno {
@@ -59,9 +62,25 @@ enum ControlRequests {
             if let v = UInt32(w[i]) { return v }
             throw UserError("unknown migration state '\(w[i])'")
         }
+        /// The request takes exactly `n` words after its name (`names` words).
+        func takes(_ n: Int, _ names: Int = 2) throws {
+            let name = w.prefix(names).joined(separator: " ")
+            if w.count < names + n { _ = try arg(names + n - 1) }
+            guard w.count == names + n else {
+                throw UserError("request '\(w.joined(separator: " "))': '\(name)' takes "
+                    + (n == 0 ? "no arguments" : n == 1 ? "1 argument" : "\(n) arguments"))
+            }
+        }
+        /// Between `min` and `max` words after the name.
+        func takes(_ min: Int, upTo max: Int) throws {
+            if w.count < 2 + min { _ = try arg(1 + min) }
+            guard w.count <= 2 + max else {
+                throw UserError("request '\(w.joined(separator: " "))': '\(w[0]) \(w[1])' takes \(min) to \(max) arguments")
+            }
+        }
         switch (w.first, w.count > 1 ? w[1] : "") {
-        case ("name", _): return host.name + "\n"
-        case ("dmesg", _): return host.dmesg()
+        case ("name", _): try takes(0, 1); return host.name + "\n"
+        case ("dmesg", _): try takes(0, 1); return host.dmesg()
         case ("guest", "start"):
             var options = GuestManager.StartOptions()
             var mdevs: [String] = []
@@ -78,39 +97,50 @@ enum ControlRequests {
                 }
                 i += 1
             }
-            try guests.start(try arg(2), mdevs: mdevs, options: options)
+            _ = try arg(2)
+            guard !mdevs.isEmpty else {
+                throw UserError("request '\(w.joined(separator: " "))': 'guest start' takes a guest name and at least one mdev UUID")
+            }
+            try guests.start(w[2], mdevs: mdevs, options: options)
             return ""
-        case ("guest", "stop"): try guests.stop(try arg(2)); return ""
-        case ("guest", "pause"): try guests.setPaused(try arg(2), true); return ""
-        case ("guest", "resume"): try guests.setPaused(try arg(2), false); return ""
+        case ("guest", "stop"): try takes(1); try guests.stop(w[2]); return ""
+        case ("guest", "pause"): try takes(1); try guests.setPaused(w[2], true); return ""
+        case ("guest", "resume"): try takes(1); try guests.setPaused(w[2], false); return ""
         case ("guest", "list"):
+            try takes(0)
             return guests.guests.map { "\($0.name) \($0.paused ? "paused" : "running") \($0.mdev ?? "-")\n" }.joined()
-        case ("guest", "show"): return try guests.describe(try arg(2))
-        case ("guest", "log"): return try guests.guest(try arg(2)).qemuLog.map { $0 + "\n" }.joined()
+        case ("guest", "show"): try takes(1); return try guests.describe(w[2])
+        case ("guest", "log"): try takes(1); return try guests.guest(w[2]).qemuLog.map { $0 + "\n" }.joined()
         case ("guest", "info"):
-            let g = try guests.guest(try arg(2))
+            try takes(1)
+            let g = try guests.guest(w[2])
             return "\(g.mdev ?? "-") \(g.migration.rawValue) \(g.paused ? "paused" : "running")\n"
         case ("guest", "log-append"):
-            guests.appendLog(try arg(2), w.dropFirst(3).joined(separator: " "))
+            _ = try guests.guest(try arg(2))
+            guests.appendLog(w[2], w.dropFirst(3).joined(separator: " "))
             return ""
         case ("mdev", "exists"):
-            let u = try arg(2).lowercased()
+            try takes(1)
+            let u = w[2].lowercased()
             return host.read { $0.mdevIndex(uuid: u) != nil } ? "yes\n" : "no\n"
-        case ("mdev", "flags"): return "\(try devices.migrationFlags(try arg(2)).rawValue)\n"
-        case ("mdev", "state"): return "\(try devices.state(try arg(2)))\n"
+        case ("mdev", "flags"): try takes(1); return "\(try devices.migrationFlags(try arg(2)).rawValue)\n"
+        case ("mdev", "state"): try takes(1); return "\(try devices.state(try arg(2)))\n"
         case ("mdev", "set-state"):
+            try takes(2)
             let opened = try devices.setState(try arg(2), rawState: try state(3))
             return "\(try devices.state(try arg(2)))\(opened ? " data_fd" : "")\n"
-        case ("mdev", "data-size"): return "\(try devices.dataSize(try arg(2)))\n"
+        case ("mdev", "data-size"): try takes(1); return "\(try devices.dataSize(try arg(2)))\n"
         case ("mdev", "read"):
+            try takes(2, upTo: 3)
             let offset = w.count > 4 ? try int(4) : nil
             return Hex.encode(try devices.read(try arg(2), count: try int(3), offset: offset)) + "\n"
         case ("mdev", "write"):
+            try takes(2, upTo: 3)
             guard let bytes = Hex.decode(try arg(3)) else { throw UserError("write takes hex bytes") }
             let offset = w.count > 4 ? try int(4) : nil
             return "\(try devices.write(try arg(2), bytes, offset: offset))\n"
-        case ("mdev", "close-fd"): devices.closeFile(try arg(2)); return ""
-        case ("mdev", "reset"): try devices.reset(try arg(2)); return ""
+        case ("mdev", "close-fd"): try takes(1); devices.closeFile(try arg(2)); return ""
+        case ("mdev", "reset"): try takes(1); try devices.reset(try arg(2)); return ""
         default:
             throw UserError("unknown request '\(w.joined(separator: " "))'")
         }

@@ -1,0 +1,63 @@
+import Foundation
+import Glibc
+import TestSupport
+import XCTest
+
+/// exec's private host against faults: clients inside that hang up early,
+/// file descriptors that would leak into the command (issue 10, points 1
+/// and 3).
+final class ExecFaultTests: XCTestCase {
+    override func setUpWithError() throws { try Simulator.requireFuse() }
+
+    /// Python clients inside exec send `dmesg` and close before the reply;
+    /// the host (which serves without libfuse's signal handlers) must not
+    /// die of SIGPIPE, and /sys and the control socket keep answering.
+    func testClientsThatHangUpEarlyDoNotKillExecsHost() throws {
+        let r = try Simulator.bash("""
+            python3 -c '
+            import os, socket, struct
+            path = os.environ["VFIO_AP_SIM_RUNTIME_DIR"] + "/" + os.environ["VFIO_AP_SIM_HOST"] + ".sock"
+            failed = 0
+            for i in range(200):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                # Blocking, but a connect() into a backlog nobody serves gives up after 2 s.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 2, 0))
+                try:
+                    s.connect(path)
+                    s.sendall(b"dmesg\\n")
+                except OSError as e:
+                    failed += 1
+                    print(type(e).__name__, e)
+                s.close()
+                if failed > 2: break
+            print("failed", failed)
+            '
+            sleep 0.3
+            cat /sys/bus/ap/ap_domain
+            vfio-ap-sim dmesg | grep -c "MDEV: Registered"
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "failed 0\n4\n1\n")
+    }
+
+    /// The command inherits exactly the descriptors exec was given (here
+    /// 0, 1 and 2: python's subprocess closes the others, among them the
+    /// socket Foundation's Process leaks into its children): none of the
+    /// host's (control listener, connections, /dev/fuse, the kmsg mount,
+    /// the netlink sink, the scratch directory's lock).
+    func testNoDescriptorOfTheHostLeaksIntoTheCommand() throws {
+        for layout in ["overlay", "emulated"] {
+            let r = try ProcessRunner.run(["/usr/bin/env", "python3", "-c",
+                                           "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)",
+                                           Simulator.binary, "exec", "--sys", layout, "--", "sh", "-c",
+                                           "vfio-ap-sim dmesg > /dev/null; ls -l /proc/self/fd | tail -n +2; echo; ls /proc/self/fd"],
+                                          timeout: 30)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let parts = r.stdout.components(separatedBy: "\n\n")
+            XCTAssertEqual(parts.count, 2, r.stdout)
+            // ls's own descriptor for /proc/self/fd is 3.
+            XCTAssertEqual(parts.last!.split(separator: "\n").map(String.init).sorted(), ["0", "1", "2", "3"],
+                           "--sys \(layout): \(parts.first ?? "")")
+        }
+    }
+}
