@@ -21,6 +21,11 @@ public struct TopologyDecoder {
         try checkKeys(top, "", allowed: ["name", "machine", "vfio_ap", "adapters", "usage_domains",
                                           "control_domains", "queues", "ap_bus", "mdevs"])
         var t = Topology(name: try top["name"].map { try string($0, "name") } ?? "s390")
+        // The name is the base of generated host names (NAME-xxxxxx), which
+        // name files: never a path.
+        guard HostNameRule.isValid(t.name, maximumLength: HostNameRule.maximumTopologyNameLength) else {
+            throw fail("name", "'\(t.name)' is not a valid host name: it is \(HostNameRule.describe(maximumLength: HostNameRule.maximumTopologyNameLength))")
+        }
         if let m = top["machine"] { try decodeMachine(m, into: &t) }
         if let v = top["vfio_ap"] {
             guard let map = v.mapping else { throw fail("vfio_ap", "expected a mapping") }

@@ -8,8 +8,5 @@ struct DmesgCommand: ParsableCommand {
 
     @OptionGroup var target: HostTarget
 
-    func run() throws {
-        let reply = try ControlClient(socket: try target.socketPath()).send("dmesg")
-        FileHandle.standardOutput.write(reply.data(using: .utf8)!)
-    }
+    func run() throws { try request(target, ["dmesg"]) }
 }

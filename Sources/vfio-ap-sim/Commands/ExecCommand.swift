@@ -59,8 +59,13 @@ struct ExecCommand: ParsableCommand {
         // work; or find the host to attach to.
         var inner: [String]
         if let host {
-            let socket = ControlPaths.socket(host: host, directory: ControlPaths.runtimeDirectory(runtimeDir))
             let info: [String: String]
+            let socket: String
+            do {
+                let runtime = try ControlPaths.runtimeDirectory(runtimeDir)
+                try runtime.checkForClient()
+                socket = try ControlPaths.socket(host: host, directory: runtime.path, source: "--host")
+            } catch { fail("\(error)") }
             do { info = ControlServer.fields(try ControlClient(socket: socket).send("info")) } catch {
                 fail("no host '\(host)' to attach to: \(error)")
             }
@@ -69,8 +74,10 @@ struct ExecCommand: ParsableCommand {
         } else {
             let hostName: String
             do {
+                if let name { try ControlPaths.checkName(name, source: "--name") }
                 let t = try topologyOptions.load()
-                hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: ControlPaths.runtimeDirectory())
+                // The host's socket is in exec's own scratch directory.
+                hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: nil)
                 _ = try topologyOptions.boot(t, name: hostName)
             } catch { fail("\(error)") }
             inner = ["--name", hostName, "--kernel-cache", kernelCache.rawValue]

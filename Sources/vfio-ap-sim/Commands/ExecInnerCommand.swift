@@ -57,7 +57,7 @@ struct ExecInnerCommand: ParsableCommand {
             try? FileManager.default.removeItem(atPath: scratch)
         }
         do {
-            if sys == .overlay { try FileManager.default.createDirectory(atPath: tree, withIntermediateDirectories: false) }
+            if sys == .overlay { try Self.makeDirectory(tree) }
             try server.control.start()
             try server.mount.start()
             if sys == .overlay { try layOverlay(tree: tree, scratch: scratch) }
@@ -115,7 +115,7 @@ struct ExecInnerCommand: ParsableCommand {
     /// path to it here is writable; then the overlay covers it.
     private func layOverlay(tree: String, scratch: String) throws {
         let staging = scratch + "/real"
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false)
+        try Self.makeDirectory(staging)
         try SysOverlay.makeReadOnly(under: "/sys")
         try SysOverlay(emulated: tree).lay(at: "/sys", staging: staging)
     }
@@ -150,6 +150,13 @@ struct ExecInnerCommand: ParsableCommand {
             // this is systemd's own switch for test trees.
             "SYSTEMD_DEVICE_VERIFY_SYSFS": "0",
         ])
+    }
+
+    /// A directory of the scratch directory (0700), or an error naming it.
+    static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o700) == 0 else {
+            throw UserError("cannot create the directory \(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// The mount namespace of a process (`self` or a pid), as /proc names it

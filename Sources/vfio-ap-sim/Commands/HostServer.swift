@@ -30,7 +30,8 @@ final class HostServer {
                                                      extraOptions: ["noexec", "auto_unmount"],
                                                      kernelCache: cache.kernelCache, pageCache: cache.pageCache))
         mount.willStop = { [host] in host.shutdown() }
-        control = ControlServer(path: ControlPaths.socket(host: host.name, directory: runtimeDirectory),
+        // The name was checked when the host was booted (HostNameRule).
+        control = ControlServer(path: "\(runtimeDirectory)/\(host.name).sock",
                                 handler: ControlRequests.handler(for: guests, events: events,
                                                                  servedAt: servedAt ?? mountpoint, tree: mountpoint))
     }

@@ -23,9 +23,15 @@ struct MigrateCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where control sockets live.", valueName: "dir")) var runtimeDir: String?
 
     func run() throws {
-        let dir = ControlPaths.runtimeDirectory(runtimeDir)
-        let source = RemotePeer(hostName: from, client: ControlClient(socket: ControlPaths.socket(host: from, directory: dir)))
-        let destination = RemotePeer(hostName: to, client: ControlClient(socket: ControlPaths.socket(host: to, directory: dir)))
+        let sockets: (String, String)
+        do {
+            let dir = try ControlPaths.runtimeDirectory(runtimeDir)
+            try dir.checkForClient()
+            sockets = (try ControlPaths.socket(host: from, directory: dir.path, source: "--from"),
+                       try ControlPaths.socket(host: to, directory: dir.path, source: "--to"))
+        } catch { fail("\(error)") }
+        let source = RemotePeer(hostName: from, client: ControlClient(socket: sockets.0))
+        let destination = RemotePeer(hostName: to, client: ControlClient(socket: sockets.1))
         for peer in [source, destination] where (try? peer.client.send("name")) == nil {
             fail("host '\(peer.hostName)' is not running (no answer on \(peer.client.socket))")
         }

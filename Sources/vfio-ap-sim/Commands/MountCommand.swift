@@ -58,10 +58,15 @@ struct MountCommand: ParsableCommand {
 
     func run() throws {
         BrokenPipes.ignore()
-        let runtimeDirectory = ControlPaths.runtimeDirectory(runtimeDir)
+        let runtimeDirectory: String
         let host: S390Host
         do {
+            // A name is a file name in the runtime directory, never a path.
+            if let name { try ControlPaths.checkName(name, source: "--name") }
+            let runtime = try ControlPaths.runtimeDirectory(runtimeDir)
             let t = try topologyOptions.load()
+            try runtime.prepareForServer()
+            runtimeDirectory = runtime.path
             host = try topologyOptions.boot(t, name: name ?? HostNames.unique(base: t.name, runtimeDirectory: runtimeDirectory))
         } catch { fail("\(error)") }
         switch layout {
@@ -114,11 +119,8 @@ struct MountCommand: ParsableCommand {
         let scratch = runtimeDirectory + "/" + host.name + ".tree"
         let tree = scratch + "/emulated", staging = scratch + "/real"
         do {
-            for d in [scratch, tree, staging] {
-                try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            }
-        } catch { fail("cannot create \(scratch): \(error.localizedDescription)") }
+            for d in [tree, staging] { try RuntimeDirectory.makeDirectories(d, what: "the directory") }
+        } catch { fail("\(error)") }
         let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDirectory, servedAt: target,
                                 cache: kernelCache)
         let stopHost = server.mount.willStop

@@ -30,10 +30,8 @@ final class ControlServer: @unchecked Sendable {
         self.handler = handler
     }
 
+    /// Listens at `path`, whose directory must exist (RuntimeDirectory).
     func start() throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
         if let probe = try? ControlClient(socket: path).send("ping"), probe == "pong\n" {
             let info = Self.fields((try? ControlClient(socket: path).send("info")) ?? "")
             let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
