@@ -4,8 +4,8 @@ import TestSupport
 import XCTest
 
 /// exec's private host against faults: clients inside that hang up early,
-/// file descriptors that would leak into the command (issue 10, points 1
-/// and 3).
+/// file descriptors that would leak into the command, start-up failures
+/// and SIGKILL leaving scratch directories (issue 10, points 1, 3, 11).
 final class ExecFaultTests: XCTestCase {
     override func setUpWithError() throws { try Simulator.requireFuse() }
 
@@ -59,5 +59,47 @@ final class ExecFaultTests: XCTestCase {
             XCTAssertEqual(parts.last!.split(separator: "\n").map(String.init).sorted(), ["0", "1", "2", "3"],
                            "--sys \(layout): \(parts.first ?? "")")
         }
+    }
+
+    /// Runs SCRIPT (sh) in a mount namespace of its own with a private tmpfs
+    /// at /tmp, so that exec's scratch directories there are this test's alone.
+    private func withPrivateTmp(_ script: String, timeout: TimeInterval = 60) throws -> ProcessResult {
+        try ProcessRunner.run(["/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                               "mount -t tmpfs vfio-ap-sim-test /tmp && " + script],
+                              environment: ["SIM": Simulator.binary], timeout: timeout)
+    }
+
+    /// A start-up failure of exec's inner side (here: its topology is gone)
+    /// leaves no /tmp/vfio-ap-sim-exec.* behind.
+    func testStartupFailureRemovesTheScratchDirectory() throws {
+        let r = try withPrivateTmp("""
+            unshare --mount --propagation private -- "$SIM" __exec-inner --outer-namespace 'mnt:[0]' --topology /nonexistent.yaml -- true
+            echo "status $?"
+            ls -A /tmp
+            """)
+        XCTAssertEqual(r.stdout, "status 1\n", r.stderr)
+        XCTAssertTrue(r.stderr.contains("/nonexistent.yaml"), r.stderr)
+    }
+
+    /// SIGKILL of exec leaves its scratch directory; the next exec removes
+    /// it, and leaves the directory of an exec still running alone.
+    func testScratchDirectoriesOfKilledExecsAreRemoved() throws {
+        let r = try withPrivateTmp("""
+            timeout 40 "$SIM" exec -- sh -c 'echo $$ > /tmp/live.pid; for i in $(seq 300); do [ -e /tmp/live.stop ] && exit 0; sleep 0.1; done; exit 1' &
+            LIVE=$!
+            timeout 40 "$SIM" exec -- sh -c 'echo $PPID > /tmp/killed.exec; echo $$ > /tmp/killed.pid; exec sleep 30' &
+            KILLED=$!
+            for i in $(seq 100); do [ -s /tmp/live.pid ] && [ -s /tmp/killed.pid ] && break; sleep 0.1; done
+            kill -9 $(cat /tmp/killed.exec)
+            kill $(cat /tmp/killed.pid); wait $KILLED
+            sleep 0.5
+            echo "before $(ls -d /tmp/vfio-ap-sim-exec.* | wc -l)"
+            timeout 20 "$SIM" exec -- true
+            echo "after $(ls -d /tmp/vfio-ap-sim-exec.* | wc -l)"
+            touch /tmp/live.stop; wait $LIVE
+            echo "live exec status $?"
+            echo "end $(ls -d /tmp/vfio-ap-sim-exec.* 2>/dev/null | wc -l)"
+            """)
+        XCTAssertEqual(r.stdout, "before 2\nafter 1\nlive exec status 0\nend 0\n", r.stderr)
     }
 }

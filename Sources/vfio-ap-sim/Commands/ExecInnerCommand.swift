@@ -30,20 +30,24 @@ struct ExecInnerCommand: ParsableCommand {
         }
         // Replies to clients that hung up are EPIPE, not the end of the host.
         BrokenPipes.ignore()
-        var template = Array("/tmp/vfio-ap-sim-exec.XXXXXX".utf8CString)
-        guard let dirPointer = mkdtemp(&template) else { fail("cannot create a runtime directory") }
-        let scratch = String(cString: dirPointer)
+        // What execs killed before left behind (ExecScratch).
+        ExecScratch.removeStale()
         if let attach, let tree, let name {
-            runAttached(name: name, socket: attach, tree: tree, scratch: scratch)
+            runAttached(name: name, socket: attach, tree: tree, scratch: makeScratch())
         } else {
-            runOwnHost(scratch: scratch)
+            runOwnHost()
         }
     }
 
+    private func makeScratch() -> String {
+        do { return try ExecScratch.create() } catch { fail("\(error)") }
+    }
+
     /// exec's own host: served here, in the namespace, until the command ends.
-    private func runOwnHost(scratch: String) -> Never {
+    private func runOwnHost() -> Never {
         let host: S390Host
         do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
+        let scratch = makeScratch()
         let tree = sys == .overlay ? scratch + "/emulated" : "/sys"
         let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache)
         let kmsg = KmsgDevice(host: host)
