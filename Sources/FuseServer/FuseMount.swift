@@ -136,6 +136,7 @@ public final class FuseMount: @unchecked Sendable {
             throw error("cannot create FUSE session (options \(options.mountOptions))"
                 + (newLog.isEmpty ? "" : ": \(newLog)"))
         }
+        let before = Self.openDescriptors()
         let ((result, code), mountLog) = LibfuseLog.capture { () -> (Int32, Int32) in
             let result = fuse_session_mount(session, mountpoint)
             return (result, Glibc.errno)
@@ -148,8 +149,9 @@ public final class FuseMount: @unchecked Sendable {
         // No child may inherit the connection: libfuse opens /dev/fuse
         // O_CLOEXEC when it mounts itself, but an fd from fusermount3
         // (non-root) comes over a socket without the flag.
-        let fd = fuse_session_fd(session)
-        if fd >= 0 {
+        // Nor the socket to fusermount3 that auto_unmount keeps open: every
+        // descriptor the mount made is close-on-exec.
+        for fd in Self.openDescriptors().subtracting(before).union([fuse_session_fd(session)]) where fd >= 0 {
             let flags = fcntl(fd, F_GETFD)
             if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
         }
@@ -160,6 +162,11 @@ public final class FuseMount: @unchecked Sendable {
         handler.fileSystem.observeChanges { [weak handler] changes in
             handler?.treeChanged(changes)
         }
+    }
+
+    private static func openDescriptors() -> Set<Int32> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return Set(names.compactMap { Int32($0) })
     }
 
     /// Serves in the calling thread until SIGINT/SIGTERM/SIGHUP, `stop()`
