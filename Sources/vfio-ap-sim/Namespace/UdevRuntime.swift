@@ -12,9 +12,14 @@ enum UdevRuntime {
         if lstat("/run/udev", &st) == 0, st.st_mode & S_IFMT == S_IFDIR {
             try MountTable.mount("vfio-ap-sim", "/run/udev", type: "tmpfs",
                                  flags: UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), data: "mode=0755")
+        } else if MountTable.entries().last(where: { $0.mountPoint == "/dev" })?.fileSystemType == "devtmpfs" {
+            // No udev on the machine, but /dev is a devtmpfs: libudev keeps
+            // its monitors on, and /run (runtime directories, sockets) stays.
+            return
         } else {
-            // No udev on the machine: a private /run holds the directory
-            // (creating it in the machine's /run would show outside).
+            // No udev and no devtmpfs (a container): a private /run holds
+            // the directory (creating it in the machine's /run would show
+            // outside).
             try MountTable.mount("vfio-ap-sim", "/run", type: "tmpfs",
                                  flags: UInt(MS_NOSUID) | UInt(MS_NODEV), data: "mode=0755")
             guard mkdir("/run/udev", 0o755) == 0 else { throw UserError("cannot create /run/udev: \(String(cString: strerror(errno)))") }
