@@ -48,23 +48,39 @@ struct ExecInnerCommand: ParsableCommand {
         let host: S390Host
         do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
         let scratch = makeScratch()
-        let tree = sys == .overlay ? scratch + "/emulated" : "/sys"
+        // Mounted in the scratch directory in both layouts, and laid over
+        // /sys only once it serves: this process's own threads read /sys
+        // too (glibc and libdispatch count CPUs in
+        // /sys/devices/system/cpu/online), and a FUSE request made before
+        // the session has answered INIT waits for it, forever when it comes
+        // from the thread that is about to serve.
+        let tree = scratch + "/emulated"
         let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache)
         let kmsg = KmsgDevice(host: host)
         func cleanUp() {
             // The overlay's binds of the FUSE tree would keep its connection alive.
             kmsg.stop()
             SysOverlay.remove(at: "/sys")
+            if sys == .emulated, MountTable.entries().last(where: { $0.mountPoint == "/sys" })?.fileSystemType == "fuse.vfio-ap-sim" {
+                MountTable.detach("/sys")
+            }
             server.mount.stop()
             server.control.stop()
             Self.sealSys()
             try? FileManager.default.removeItem(atPath: scratch)
         }
         do {
-            if sys == .overlay { try Self.makeDirectory(tree) }
+            try Self.makeDirectory(tree)
             try server.control.start()
             try server.mount.start()
-            if sys == .overlay { try layOverlay(tree: tree, scratch: scratch) }
+            // A getattr of the root returns once INIT has been answered.
+            var root = stat()
+            _ = stat(tree, &root)
+            if sys == .overlay {
+                try layOverlay(tree: tree, scratch: scratch)
+            } else {
+                try MountTable.bind(tree, "/sys", recursive: true)
+            }
             try UdevRuntime.makePrivate()
             try kmsg.start(at: scratch + "/kmsg")
             if let sink = try eventSink() { server.events.attach(sink) }
