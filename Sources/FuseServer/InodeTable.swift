@@ -129,20 +129,3 @@ final class InodeTable: Sendable {
         }
     }
 }
-
-/// Path helpers for the tree's absolute paths ("/" is the root).
-enum TreePath {
-    static func join(_ parent: String, _ name: String) -> String {
-        parent == "/" ? "/" + name : parent + "/" + name
-    }
-
-    static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
-        return String(path[..<slash])
-    }
-
-    static func name(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return path }
-        return String(path[path.index(after: slash)...])
-    }
-}

@@ -1,3 +1,4 @@
+import Sysfs
 import XCTest
 import SystemPackage
 @testable import FuseServer

@@ -157,16 +157,10 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
             ownership = ownership.filter { $0.key != path && !$0.key.hasPrefix(path + "/") }
         }
         for dir in set.childrenMayHaveGone {
-            for key in ownership.keys where TreePathNames.parent(key) == dir {
+            for key in ownership.keys where TreePath.parent(key) == dir {
                 if case .failure = resolve(key) { ownership[key] = nil }
             }
         }
     }
 }
 
-enum TreePathNames {
-    static func parent(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
-        return String(path[..<slash])
-    }
-}
