@@ -40,6 +40,13 @@ public final class FuseMount: @unchecked Sendable {
         /// of a removed attribute reads its last text instead of ENODEV, and
         /// st_size becomes the text's length after the first read.
         public var pageCache: Bool
+        /// Also let opens and closes of attributes stay in the kernel (the
+        /// first OPEN is answered ENOSYS: the kernel's `no_open` mode, every
+        /// file then reads through the page cache and writes through to one
+        /// store each). What the open of kernfs checks moves to the first
+        /// read or write: root opening a 0444 attribute for writing gets
+        /// EACCES from write(), not open(). Implies `pageCache`.
+        public var openLess: Bool
 
         public init(fsname: String = "vfio-ap-sim",
                     subtype: String? = nil,
@@ -50,7 +57,8 @@ public final class FuseMount: @unchecked Sendable {
                     debug: Bool = false,
                     extraOptions: [String] = [],
                     kernelCache: Bool = true,
-                    pageCache: Bool = false) {
+                    pageCache: Bool = false,
+                    openLess: Bool = false) {
             self.fsname = fsname
             self.subtype = subtype
             self.allowOther = allowOther
@@ -61,6 +69,7 @@ public final class FuseMount: @unchecked Sendable {
             self.extraOptions = extraOptions
             self.kernelCache = kernelCache
             self.pageCache = pageCache
+            self.openLess = openLess
         }
 
         var mountOptions: String {
@@ -92,7 +101,8 @@ public final class FuseMount: @unchecked Sendable {
 
     public init(fileSystem: VirtualFileSystem, mountpoint: String, options: Options = Options()) {
         self.handler = RequestHandler(fileSystem: fileSystem, kernelCache: options.kernelCache,
-                                      pageCache: options.kernelCache && options.pageCache)
+                                      pageCache: options.kernelCache && (options.pageCache || options.openLess),
+                                      openLess: options.kernelCache && options.openLess)
         self.mountpoint = mountpoint
         self.options = options
     }

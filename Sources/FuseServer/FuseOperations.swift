@@ -10,7 +10,7 @@ import SystemPackage
 ///
 /// Left out on purpose: getlk/setlk/flock (without them libfuse does not
 /// offer lock support and the kernel keeps locks locally, as for sysfs),
-/// readdirplus, bmap. libfuse 3.14 itself answers ENOSYS to FUSE_STATX
+/// bmap. libfuse 3.14 itself answers ENOSYS to FUSE_STATX
 /// (opcode 52), after which the kernel silently falls back to getattr.
 enum FuseOperations {
     static func table() -> fuse_lowlevel_ops {
@@ -73,7 +73,7 @@ enum FuseOperations {
         ops.read = { req, inode, size, offset, fi in
             guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
             handler(req).read(req, inode: inode, size: size, offset: Int(offset), fh: fi.pointee.fh,
-                              nonblocking: fi.pointee.flags & O_NONBLOCK != 0)
+                              flags: fi.pointee.flags)
         }
         ops.write = { req, inode, buf, size, _, fi in
             guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
@@ -83,7 +83,7 @@ enum FuseOperations {
             PendingWrites.begin(session)
             defer { PendingWrites.end(session) }
             handler(req).write(req, inode: inode, data: UnsafeRawBufferPointer(start: buf, count: size),
-                               fh: fi.pointee.fh)
+                               fh: fi.pointee.fh, flags: fi.pointee.flags)
         }
         ops.lseek = { req, inode, offset, whence, _ in
             handler(req).lseek(req, inode: inode, offset: Int(offset), whence: whence)
@@ -123,6 +123,10 @@ enum FuseOperations {
         ops.readdir = { req, _, size, offset, fi in
             guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
             handler(req).readdir(req, size: size, offset: Int(offset), fh: fi.pointee.fh)
+        }
+        ops.readdirplus = { req, _, size, offset, fi in
+            guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
+            handler(req).readdirplus(req, size: size, offset: Int(offset), fh: fi.pointee.fh)
         }
         ops.releasedir = { req, _, fi in
             handler(req).releasedir(req, fh: fi?.pointee.fh ?? 0)

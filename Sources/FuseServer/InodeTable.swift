@@ -3,10 +3,13 @@ import Synchronization
 
 /// Maps FUSE inode numbers to tree paths and back.
 ///
-/// A path keeps its number while the kernel references it (lookup count
-/// > 0) or until the tree reports it removed. Numbers are never reused, so
-/// a node removed and created again at the same path gets a fresh inode, as
-/// a new `kernfs_node` does; the generation can then stay 0.
+/// A node's number is a function of its path and of how many times a node
+/// at that path was removed before (its incarnation), so readdir can give
+/// every entry its d_ino without remembering it, a later lookup gets the
+/// same number, and a node removed and created again gets a fresh one, as
+/// a new `kernfs_node` gets a new `kernfs_ino`. Only inodes the kernel
+/// holds (lookup count > 0) are stored; a node is kept while the kernel
+/// references it, and its number lives as long as its tree node.
 final class InodeTable: Sendable {
     static let rootInode: UInt64 = 1
 
@@ -26,7 +29,13 @@ final class InodeTable: Sendable {
     private struct Storage {
         var nodes: [UInt64: Node] = [:]
         var byPath: [String: UInt64] = [:]
-        var nextInode: UInt64 = 2
+        /// Bound paths by their parent's path: a removal visits only what
+        /// is bound below it.
+        var children: [String: Set<String>] = [:]
+        /// Paths whose node was removed, and how many times.
+        var incarnations: [String: UInt32] = [:]
+        /// For the rare hash collision: numbers below 2^63, never reused.
+        var nextFallback: UInt64 = 2
     }
 
     private let storage: Mutex<Storage>
@@ -49,6 +58,12 @@ final class InodeTable: Sendable {
         storage.withLock { $0.byPath[path] }
     }
 
+    /// The number `path` has or will get when looked up (readdir's d_ino),
+    /// without binding it.
+    func number(ofPath path: String) -> UInt64 {
+        storage.withLock { s in s.byPath[path] ?? Self.hashedNumber(path, s.incarnations[path] ?? 0) }
+    }
+
     /// Binds `path` (of `type`) to an inode, allocating one if needed, and
     /// adds `lookups` to its lookup count. A bound inode of another type
     /// belongs to a node that has been replaced: it is detached first.
@@ -63,10 +78,14 @@ final class InodeTable: Sendable {
                 }
                 Self.detach(inode, in: &s)
             }
-            let inode = s.nextInode
-            s.nextInode += 1
+            var inode = Self.hashedNumber(path, s.incarnations[path] ?? 0)
+            if s.nodes[inode] != nil {
+                inode = s.nextFallback
+                s.nextFallback += 1
+            }
             s.nodes[inode] = Node(path: path, type: type, lookups: lookups, attached: true, lastStat: stat)
             s.byPath[path] = inode
+            s.children[TreePath.parent(path), default: []].insert(path)
             return inode
         }
     }
@@ -76,7 +95,8 @@ final class InodeTable: Sendable {
         storage.withLock { $0.nodes[inode]?.lastStat = stat }
     }
 
-    /// `forget`: drops `count` lookups; at zero the inode is gone for good.
+    /// `forget`: drops `count` lookups; at zero the kernel holds the inode
+    /// no more and it is dropped (its number stays its path's).
     func forget(_ inode: UInt64, count: UInt64) {
         guard inode != Self.rootInode else { return }
         storage.withLock { s in
@@ -87,7 +107,7 @@ final class InodeTable: Sendable {
                 return
             }
             s.nodes[inode] = nil
-            if s.byPath[node.path] == inode { s.byPath[node.path] = nil }
+            if s.byPath[node.path] == inode { Self.unbind(node.path, in: &s) }
         }
     }
 
@@ -96,15 +116,14 @@ final class InodeTable: Sendable {
     @discardableResult
     func detachSubtree(_ path: String) -> [UInt64] {
         guard path != "/" else { return [] }
-        let prefix = path + "/"
         return storage.withLock { s in
-            // Nothing below an unbound path or a non-directory can be bound
-            // (the kernel looks names up through their parent): skip the scan.
-            guard let inode = s.byPath[path] else { return [] }
-            var victims = [inode]
-            if s.nodes[inode]?.type == .directory {
-                victims += s.byPath.filter { $0.key.hasPrefix(prefix) }.map(\.value)
+            // A removed path that was never bound still gets a new
+            // incarnation: readdir may have shown its number.
+            guard let inode = s.byPath[path] else {
+                s.incarnations[path, default: 0] &+= 1
+                return []
             }
+            let victims = [inode] + Self.below(path, in: s).compactMap { s.byPath[$0] }
             for inode in victims { Self.detach(inode, in: &s) }
             return victims
         }
@@ -112,15 +131,52 @@ final class InodeTable: Sendable {
 
     /// The bound paths strictly below `path`.
     func knownPaths(below path: String) -> [String] {
-        let prefix = path == "/" ? "/" : path + "/"
-        return storage.withLock { s in s.byPath.keys.filter { $0.hasPrefix(prefix) && $0 != path } }
+        storage.withLock { s in Self.below(path, in: s) }
+    }
+
+    /// The bound paths directly in `path`.
+    func knownChildren(of path: String) -> [String] {
+        storage.withLock { s in Array(s.children[path] ?? []) }
     }
 
     var count: Int { storage.withLock { $0.nodes.count } }
 
+    // MARK: - Storage helpers
+
+    private static func below(_ path: String, in s: Storage) -> [String] {
+        var result: [String] = []
+        var pending = [path]
+        while let next = pending.popLast() {
+            for child in s.children[next] ?? [] {
+                result.append(child)
+                pending.append(child)
+            }
+        }
+        return result
+    }
+
+    /// Numbers with the top bit set, so they never meet the fallback range.
+    private static func hashedNumber(_ path: String, _ incarnation: UInt32) -> UInt64 {
+        if path == "/" && incarnation == 0 { return rootInode }
+        var hasher = Hasher()
+        hasher.combine(path)
+        hasher.combine(incarnation)
+        return UInt64(bitPattern: Int64(hasher.finalize())) | (1 << 63)
+    }
+
+    private static func unbind(_ path: String, in s: inout Storage) {
+        s.byPath[path] = nil
+        let parent = TreePath.parent(path)
+        s.children[parent]?.remove(path)
+        if s.children[parent]?.isEmpty == true { s.children[parent] = nil }
+    }
+
     private static func detach(_ inode: UInt64, in s: inout Storage) {
         guard inode != rootInode, var node = s.nodes[inode] else { return }
-        if s.byPath[node.path] == inode { s.byPath[node.path] = nil }
+        if s.byPath[node.path] == inode {
+            unbind(node.path, in: &s)
+            s.incarnations[node.path, default: 0] &+= 1
+        }
         if node.lookups == 0 {
             s.nodes[inode] = nil
         } else {

@@ -15,6 +15,8 @@ final class Invalidator: @unchecked Sendable {
     enum Notice: Equatable {
         /// Attributes and cached pages/readdir of an inode are stale.
         case inode(UInt64)
+        /// Only the attributes of an inode are stale.
+        case attributes(UInt64)
         /// The name no longer (or newly) resolves; the child is unknown.
         case entry(parent: UInt64, name: String)
         /// The name was removed and `child` is the inode it pointed to.
@@ -29,6 +31,15 @@ final class Invalidator: @unchecked Sendable {
     private var sent = 0
     /// Notices being sent by request or observer threads right now.
     private var inFlight = 0
+    /// Inodes whose text the kernel may hold in its page cache: a READ was
+    /// answered since their pages were last invalidated (`pagesServed`).
+    private var cachedPages = Set<UInt64>()
+    /// Buffered writes being handled, per inode (`deferring(pagesLocked:)`).
+    private var writesInFlight: [UInt64: Int] = [:]
+    /// Handed-over notices the notifier has sent (`sendThroughNotifier`).
+    private var notifierSent = 0
+    /// Notices ever queued for the notifier, which sends them in order.
+    private var notifierQueued = 0
 
     /// For tests and debugging: how many notices went to the kernel.
     var sentCount: Int {
@@ -58,6 +69,7 @@ final class Invalidator: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         running = false
+        notifierQueued -= queue.count
         queue.removeAll()
         condition.broadcast()
         let deadline = Date(timeIntervalSinceNow: timeout)
@@ -75,6 +87,7 @@ final class Invalidator: @unchecked Sendable {
     func submit(_ notices: [Notice]) {
         guard !notices.isEmpty else { return }
         var now = notices
+        var handedOver: [Notice] = []
         if let box = DeferralBox.current, box.depth > 0 {
             // The deletes come deepest first: a directory holding a
             // deferred name cannot be deleted before it either.
@@ -96,7 +109,69 @@ final class Invalidator: @unchecked Sendable {
                 }
             }
         }
+        // A buffered write that does not fill its page keeps that page
+        // locked until we reply, and invalidating a file's pages waits for
+        // that lock: two writers invalidating each other's file would wait
+        // for ever. Such a page is not up to date (nothing stale in it)
+        // unless we served its text before — then the write found it
+        // filled and did not keep it locked. So while a write on a file is
+        // being handled, its pages are invalidated only if we served them,
+        // through the notifier while we wait (bounded: the kernel may have
+        // dropped the page meanwhile, and the write made a new, locked one);
+        // otherwise only its attributes are.
+        now = now.flatMap { n -> [Notice] in
+            guard case .inode(let inode) = n, isBeingWritten(inode) else { return [n] }
+            if hasCachedPages(inode) { handedOver.append(n); return [] }
+            return [.attributes(inode)]
+        }
         sendNow(now)
+        if !handedOver.isEmpty { sendThroughNotifier(handedOver, waitingAtMost: 0.2) }
+    }
+
+    /// A READ of `inode` is about to be answered into the page cache.
+    /// Called before the reply, so a write that finds the page filled also
+    /// finds it marked.
+    func pagesServed(_ inode: UInt64) {
+        condition.lock()
+        cachedPages.insert(inode)
+        condition.unlock()
+    }
+
+    private func isBeingWritten(_ inode: UInt64) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return writesInFlight[inode, default: 0] > 0
+    }
+
+    private func hasCachedPages(_ inode: UInt64) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cachedPages.contains(inode)
+    }
+
+    /// Marks dropped before their invalidation is sent: a READ answered
+    /// meanwhile marks its inode again.
+    private func forgetCachedPages(_ notices: [Notice]) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !cachedPages.isEmpty else { return }
+        for case .inode(let inode) in notices { cachedPages.remove(inode) }
+    }
+
+    /// Queues notices for the notifier thread and waits until it has sent
+    /// them, or `timeout` seconds.
+    private func sendThroughNotifier(_ notices: [Notice], waitingAtMost timeout: TimeInterval) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard running else { return }
+        queue.append(contentsOf: notices)
+        notifierQueued += notices.count
+        let target = notifierQueued
+        condition.broadcast()
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while running && notifierSent < target {
+            if !condition.wait(until: deadline) { break }
+        }
     }
 
     private func sendNow(_ notices: [Notice]) {
@@ -105,6 +180,7 @@ final class Invalidator: @unchecked Sendable {
         guard running, let session else { condition.unlock(); return }
         inFlight += 1
         condition.unlock()
+        forgetCachedPages(notices)
         for n in notices { Self.send(n, session) }
         condition.lock()
         inFlight -= 1
@@ -116,12 +192,16 @@ final class Invalidator: @unchecked Sendable {
     /// Runs the handler of a request on `inode` (which replies inside
     /// `body`); name notices about that inode raised meanwhile on this
     /// thread are sent only afterwards.
-    func deferring<T>(forInode inode: UInt64 = 0, _ body: () -> T) -> T {
+    /// `pagesLocked`: the request is a buffered write, which may hold a
+    /// page of `inode` locked until its reply.
+    func deferring<T>(forInode inode: UInt64 = 0, pagesLocked: Bool = false, _ body: () -> T) -> T {
         let box = DeferralBox.currentOrNew()
         let outer = box.inode
         box.depth += 1
         box.inode = inode
+        if pagesLocked { countWrite(inode, by: 1) }
         let result = body()
+        if pagesLocked { countWrite(inode, by: -1) }
         box.inode = outer
         box.depth -= 1
         if box.depth == 0, !box.notices.isEmpty {
@@ -132,11 +212,19 @@ final class Invalidator: @unchecked Sendable {
         return result
     }
 
+    private func countWrite(_ inode: UInt64, by delta: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        let count = writesInFlight[inode, default: 0] + delta
+        writesInFlight[inode] = count > 0 ? count : nil
+    }
+
     private func enqueue(_ notices: [Notice]) {
         condition.lock()
         defer { condition.unlock() }
         guard running else { return }
         queue.append(contentsOf: notices)
+        notifierQueued += notices.count
         condition.broadcast()
     }
 
@@ -149,9 +237,12 @@ final class Invalidator: @unchecked Sendable {
             let batch = queue
             queue.removeAll()
             condition.unlock()
+            forgetCachedPages(batch)
             for notice in batch { Self.send(notice, session) }
             condition.lock()
             sent += batch.count
+            notifierSent += batch.count
+            condition.broadcast()
         }
         threadDone = true
         condition.broadcast()
@@ -163,7 +254,11 @@ final class Invalidator: @unchecked Sendable {
     private static func send(_ notice: Notice, _ session: OpaquePointer) {
         switch notice {
         case .inode(let inode):
-            _ = fuse_lowlevel_notify_inval_inode(session, inode, 0, 0)
+            // The first page holds all of an attribute's text (< 4096 bytes).
+            _ = fuse_lowlevel_notify_inval_inode(session, inode, 0, 4096)
+        case .attributes(let inode):
+            // A negative offset leaves the pages alone (fuse_reverse_inval_inode).
+            _ = fuse_lowlevel_notify_inval_inode(session, inode, -1, 0)
         case .entry(let parent, let name):
             _ = name.withCString { fuse_lowlevel_notify_inval_entry(session, parent, $0, strlen($0)) }
         case .delete(let parent, let child, let name):

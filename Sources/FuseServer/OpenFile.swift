@@ -56,13 +56,16 @@ final class DirectoryHandle: @unchecked Sendable {
 
     let inode: UInt64
     let path: String
+    /// False when opened after the directory was removed (only the dots).
+    let attached: Bool
     /// ".", ".." and then the tree's entries; readdir offset n resumes at
     /// index n.
     let entries: [Entry]
 
-    init(inode: UInt64, path: String, listing: [DirectoryEntry]) {
+    init(inode: UInt64, path: String, attached: Bool = true, listing: [DirectoryEntry]) {
         self.inode = inode
         self.path = path
+        self.attached = attached
         var entries = [Entry(name: ".", type: .directory), Entry(name: "..", type: .directory)]
         entries.reserveCapacity(listing.count + 2)
         for entry in listing { entries.append(Entry(name: entry.name, type: entry.type)) }

@@ -14,14 +14,19 @@ final class RequestHandler: @unchecked Sendable {
     /// kernfs dentries do; off, nothing is cached.
     let kernelCache: Bool
     let pageCache: Bool
+    /// Opens never reach us (the kernel's `no_open`): reads and writes come
+    /// with no file handle and make kernfs's open-time checks themselves.
+    let openLess: Bool
     let entryTimeout: Double
     let attrTimeout: Double
     private let mountTime: timespec
 
-    init(fileSystem: VirtualFileSystem, kernelCache: Bool = true, pageCache: Bool = false) {
+    init(fileSystem: VirtualFileSystem, kernelCache: Bool = true, pageCache: Bool = false, openLess: Bool = false) {
         self.fileSystem = fileSystem
         self.kernelCache = kernelCache
         self.pageCache = pageCache
+        // Record streams need a position per open.
+        self.openLess = openLess && pageCache && !(fileSystem is RecordFileSystem)
         entryTimeout = kernelCache ? 86_400 : 0
         attrTimeout = kernelCache ? 86_400 : 0
         var now = timespec()
@@ -100,14 +105,12 @@ final class RequestHandler: @unchecked Sendable {
     /// the tree's (EACCES even for root). direct_io makes every read and
     /// write reach us unmerged and unsplit (up to max_write).
     func open(_ req: fuse_req_t?, inode: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+        // ENOSYS once: the kernel opens every file itself from now on, with
+        // FOPEN_KEEP_CACHE, and sends no RELEASE (fuse_file_open).
+        if openLess { return reply(req, Int32(ENOSYS)) }
         guard let node = inodes.node(inode) else { return reply(req, .noSuchFileOrDirectory) }
         guard node.attached else { return reply(req, .operationNotSupportedByDevice) }
-        let access: OpenAccess
-        switch fi.pointee.flags & O_ACCMODE {
-        case O_WRONLY: access = .writeOnly
-        case O_RDWR: access = .readWrite
-        default: access = .readOnly
-        }
+        let access = Self.access(fi.pointee.flags)
         if case .failure(let error) = fileSystem.checkOpen(node.path, access: access) {
             return reply(req, error)
         }
@@ -128,7 +131,9 @@ final class RequestHandler: @unchecked Sendable {
         }
     }
 
-    func read(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64, nonblocking: Bool) {
+    func read(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64, flags: Int32) {
+        if openLess { return readWithoutOpen(req, inode: inode, size: size, offset: offset, flags: flags) }
+        let nonblocking = flags & O_NONBLOCK != 0
         guard let file = FileHandle.get(fh, as: OpenFile.self) else { return reply(req, .badFileDescriptor) }
         guard inodes.node(inode)?.attached == true else { return reply(req, .operationNotSupportedByDevice) }
         if let records = fileSystem as? RecordFileSystem {
@@ -155,18 +160,51 @@ final class RequestHandler: @unchecked Sendable {
 
     /// kernfs_fop_write_iter: one write is one store(); its count or errno
     /// is the write's result. A zero-length write never reaches store.
-    func write(_ req: fuse_req_t?, inode: UInt64, data: UnsafeRawBufferPointer, fh: UInt64) {
-        guard let file = FileHandle.get(fh, as: OpenFile.self) else { return reply(req, .badFileDescriptor) }
-        guard inodes.node(inode)?.attached == true else { return reply(req, .operationNotSupportedByDevice) }
+    func write(_ req: fuse_req_t?, inode: UInt64, data: UnsafeRawBufferPointer, fh: UInt64, flags: Int32) {
+        let path: String
+        if openLess {
+            // kernfs_fop_open's checks, made at the first write instead.
+            guard let node = inodes.node(inode) else { return reply(req, .noSuchFileOrDirectory) }
+            guard node.attached else { return reply(req, .operationNotSupportedByDevice) }
+            if case .failure(let error) = fileSystem.checkOpen(node.path, access: Self.access(flags)) { return reply(req, error) }
+            path = node.path
+        } else {
+            guard let file = FileHandle.get(fh, as: OpenFile.self) else { return reply(req, .badFileDescriptor) }
+            guard inodes.node(inode)?.attached == true else { return reply(req, .operationNotSupportedByDevice) }
+            path = file.path
+        }
         guard data.count > 0 else {
             _ = fuse_reply_write(req, 0)
             return
         }
         let bytes = [UInt8](data)
-        invalidator.deferring(forInode: inode) {
-            switch fileSystem.store(file.path, bytes) {
+        // A buffered write that fills the page leaves it up to date with
+        // the written bytes: stale, to be invalidated like served text.
+        if openLess && bytes.count >= 4096 { invalidator.pagesServed(inode) }
+        invalidator.deferring(forInode: inode, pagesLocked: openLess) {
+            switch fileSystem.store(path, bytes) {
             case .success(let count): _ = fuse_reply_write(req, max(0, count))
             case .failure(let error): reply(req, error)
+            }
+        }
+    }
+
+    /// A read of the page cache with no open behind it: the whole text of
+    /// one show(), cut at the kernel's offset (the kernel asks for whole
+    /// pages). The open-time checks of kernfs_fop_open are made here.
+    private func readWithoutOpen(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, flags: Int32) {
+        guard let node = inodes.node(inode) else { return reply(req, .noSuchFileOrDirectory) }
+        guard node.attached else { return reply(req, .operationNotSupportedByDevice) }
+        if case .failure(let error) = fileSystem.checkOpen(node.path, access: Self.access(flags)) { return reply(req, error) }
+        invalidator.deferring(forInode: inode) {
+            switch fileSystem.show(node.path) {
+            case .success(let bytes):
+                let start = min(max(0, offset), bytes.count)
+                let end = min(bytes.count, start + max(0, size))
+                invalidator.pagesServed(inode)
+                _ = bytes[start..<end].withUnsafeBytes { fuse_reply_buf(req, $0.baseAddress, $0.count) }
+            case .failure(let error):
+                reply(req, error)
             }
         }
     }
@@ -215,7 +253,7 @@ final class RequestHandler: @unchecked Sendable {
             // kernfs_fop_readdir on a removed directory shows only the dots.
             listing = []
         }
-        let fh = FileHandle.make(DirectoryHandle(inode: inode, path: node.path, listing: listing))
+        let fh = FileHandle.make(DirectoryHandle(inode: inode, path: node.path, attached: node.attached, listing: listing))
         fi.pointee.fh = fh
         if fuse_reply_open(req, fi) != 0 {
             FileHandle.release(fh)
@@ -242,16 +280,64 @@ final class RequestHandler: @unchecked Sendable {
         reply(req, used, buffer: buffer)
     }
 
-    /// d_ino for an entry: its inode, bound now if the kernel never looked
-    /// it up (lookup count 0), so readdir and stat agree.
+    /// d_ino for an entry: the number a lookup gives it, so readdir and
+    /// stat agree; nothing is bound (the kernel holds no reference).
     private func direntryInode(_ entry: DirectoryHandle.Entry, in dir: DirectoryHandle) -> UInt64 {
         switch entry.name {
         case ".": return dir.inode
-        case "..": return inodes.inode(ofPath: TreePath.parent(dir.path)) ?? InodeTable.rootInode
-        default:
-            let path = TreePath.join(dir.path, entry.name)
-            if let inode = inodes.inode(ofPath: path) { return inode }
-            return inodes.remember(path, type: entry.type, lookups: 0)
+        case "..": return dir.path == "/" ? InodeTable.rootInode : inodes.number(ofPath: TreePath.parent(dir.path))
+        default: return inodes.number(ofPath: TreePath.join(dir.path, entry.name))
+        }
+    }
+
+    /// READDIRPLUS: each entry with its attributes, so `ls -l` needs no
+    /// lookup per name. Every entry but the dots counts as a lookup
+    /// (fuse_direntplus_link); one that does not fit is given back.
+    func readdirplus(_ req: fuse_req_t?, size: Int, offset: Int, fh: UInt64) {
+        guard let dir = FileHandle.get(fh, as: DirectoryHandle.self) else { return reply(req, .badFileDescriptor) }
+        guard offset >= 0, offset < dir.entries.count, size > 0 else { return reply(req, 0, buffer: nil) }
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
+        defer { buffer.deallocate() }
+        var used = 0
+        var index = offset
+        var countedInodes: [UInt64] = []
+        // Attributes come a batch at a time, resolved from the directory.
+        let batchSize = 128
+        filling: while index < dir.entries.count {
+            let batch = Array(dir.entries[index..<min(dir.entries.count, index + batchSize)])
+            let names = batch.map(\.name).filter { $0 != "." && $0 != ".." }
+            let stats = dir.attached ? fileSystem.stats(in: dir.path, names: names) : [:]
+            for entry in batch {
+                var param = fuse_entry_param()
+                var counted: UInt64 = 0
+                if entry.name == "." || entry.name == ".." {
+                    param.attr = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
+                } else if let stat = stats[entry.name] {
+                    let path = TreePath.join(dir.path, entry.name)
+                    counted = inodes.remember(path, type: stat.type, stat: stat, lookups: 1)
+                    param.ino = counted
+                    param.attr = Attributes.make(stat, inode: counted, time: mountTime)
+                    param.attr_timeout = attrTimeout
+                    param.entry_timeout = entryTimeout
+                } else {
+                    // Gone since opendir: listed without attributes (ino 0).
+                    param.attr = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
+                }
+                let needed = entry.name.withCString {
+                    fuse_add_direntry_plus(req, buffer + used, size - used, $0, &param, off_t(index + 1))
+                }
+                if needed > size - used {
+                    if counted != 0 { inodes.forget(counted, count: 1) }
+                    break filling
+                }
+                used += needed
+                index += 1
+                if counted != 0 { countedInodes.append(counted) }
+            }
+        }
+        if fuse_reply_buf(req, buffer, used) != 0 {
+            // Never delivered: the kernel took none of these lookups.
+            for inode in countedInodes { inodes.forget(inode, count: 1) }
         }
     }
 
@@ -322,7 +408,7 @@ final class RequestHandler: @unchecked Sendable {
         var all = Set(changes.removed)
         // Known children that no longer resolve are removed too.
         for dir in changes.childrenMayHaveGone {
-            for child in inodes.knownPaths(below: dir) where TreePath.parent(child) == dir {
+            for child in inodes.knownChildren(of: dir) {
                 if case .failure = fileSystem.stat(child) { all.insert(child) }
             }
         }
@@ -347,6 +433,16 @@ final class RequestHandler: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The access an open asked for (READ and WRITE requests carry the
+    /// file's f_flags too).
+    private static func access(_ flags: Int32) -> OpenAccess {
+        switch flags & O_ACCMODE {
+        case O_WRONLY: return .writeOnly
+        case O_RDWR: return .readWrite
+        default: return .readOnly
+        }
+    }
 
     private func currentStat(_ inode: UInt64) -> Result<NodeStat, Errno> {
         guard let node = inodes.node(inode) else { return .failure(.noSuchFileOrDirectory) }

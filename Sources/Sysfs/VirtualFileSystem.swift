@@ -15,6 +15,11 @@ public protocol VirtualFileSystem: AnyObject, Sendable {
     /// The entries of the directory at `path`, without "." and "..".
     func list(_ path: String) -> Result<[DirectoryEntry], Errno>
 
+    /// The attributes of the named entries of the directory at `path`
+    /// (readdirplus), each resolved one step from the directory; names no
+    /// longer there are left out.
+    func stats(in path: String, names: [String]) -> [String: NodeStat]
+
     /// The relative target of the symlink at `path`.
     func readlink(_ path: String) -> Result<String, Errno>
 
@@ -37,6 +42,17 @@ public protocol VirtualFileSystem: AnyObject, Sendable {
     /// Registers the one observer told, after each model change, which nodes
     /// changed (content) and which names appeared or disappeared.
     func observeChanges(_ observer: @escaping @Sendable (ChangeSet) -> Void)
+}
+
+extension VirtualFileSystem {
+    /// One `stat` per name, for file systems with no cheaper way.
+    public func stats(in path: String, names: [String]) -> [String: NodeStat] {
+        var result: [String: NodeStat] = [:]
+        for name in names {
+            if case .success(let st) = stat(TreePath.join(path, name)) { result[name] = st }
+        }
+        return result
+    }
 }
 
 public enum NodeType: Sendable, Equatable {

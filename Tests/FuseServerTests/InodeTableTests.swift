@@ -15,7 +15,8 @@ final class InodeTableTests: XCTestCase {
         table.forget(a, count: 1)
         XCTAssertNil(table.inode(ofPath: "/bus"))
         XCTAssertNil(table.node(a))
-        XCTAssertNotEqual(table.remember("/bus", type: .directory, lookups: 1), a, "numbers are never reused")
+        XCTAssertEqual(table.number(ofPath: "/bus"), a, "a node keeps its number while it exists")
+        XCTAssertEqual(table.remember("/bus", type: .directory, lookups: 1), a)
         table.forget(1, count: 100)
         XCTAssertEqual(table.node(1)?.path, "/", "root is never forgotten")
     }
@@ -25,17 +26,36 @@ final class InodeTableTests: XCTestCase {
         let dir = table.remember("/d", type: .directory, lookups: 1)
         let file = table.remember("/d/f", type: .regularFile, lookups: 1)
         let listed = table.remember("/d/g", type: .regularFile, lookups: 0)
+        let deep = table.remember("/d/e/f", type: .regularFile, lookups: 1)
+        let middle = table.remember("/d/e", type: .directory, lookups: 1)
         let sibling = table.remember("/dx", type: .regularFile, lookups: 1)
-        XCTAssertEqual(Set(table.detachSubtree("/d")), [dir, file, listed])
+        XCTAssertEqual(Set(table.knownPaths(below: "/d")), ["/d/f", "/d/g", "/d/e", "/d/e/f"])
+        XCTAssertEqual(Set(table.knownChildren(of: "/d")), ["/d/f", "/d/g", "/d/e"])
+        XCTAssertEqual(Set(table.detachSubtree("/d")), [dir, file, listed, deep, middle])
+        XCTAssertTrue(table.knownPaths(below: "/d").isEmpty)
         XCTAssertNil(table.inode(ofPath: "/d/f"))
         XCTAssertEqual(table.node(file)?.attached, false)
         XCTAssertNil(table.node(listed), "unreferenced inodes go at once")
         XCTAssertEqual(table.inode(ofPath: "/dx"), sibling)
+        XCTAssertNotEqual(table.number(ofPath: "/d/f"), file, "a new node at the path gets a new number")
         let again = table.remember("/d/f", type: .regularFile, lookups: 1)
         XCTAssertNotEqual(again, file)
+        XCTAssertEqual(table.number(ofPath: "/d/f"), again)
         table.forget(file, count: 1)
         XCTAssertNil(table.node(file))
         XCTAssertEqual(table.inode(ofPath: "/d/f"), again, "forgetting the old inode leaves the new one bound")
+    }
+
+    func testReaddirNumbersAreTheLookupNumbersWithoutBinding() {
+        let table = InodeTable()
+        let listed = table.number(ofPath: "/bus/ap/devices/05.0004")
+        XCTAssertEqual(table.count, 1, "only the root is stored")
+        XCTAssertEqual(table.remember("/bus/ap/devices/05.0004", type: .symlink, lookups: 1), listed)
+        XCTAssertNotEqual(listed, InodeTable.rootInode)
+        let before = table.number(ofPath: "/bus/ap/devices/05.0005")
+        table.detachSubtree("/bus/ap/devices/05.0005")
+        XCTAssertNotEqual(table.number(ofPath: "/bus/ap/devices/05.0005"), before,
+                          "a removed name shown by readdir comes back with a new number")
     }
 
     func testTypeChangeMeansANewNode() {

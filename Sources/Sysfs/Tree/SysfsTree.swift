@@ -41,23 +41,36 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     // MARK: - VirtualFileSystem
 
     public func stat(_ path: String) -> Result<NodeStat, Errno> {
-        resolve(path).map { node in
-            var st: NodeStat
-            switch node {
-            case .directory(let d):
-                st = NodeStat(type: .directory, mode: 0o755, size: 0, nlink: 2 + d.subdirectoryCount())
-            case .attribute(let a):
-                st = NodeStat(type: .regularFile, mode: a.mode, size: 4096, nlink: 1)
-            case .symlink:
-                st = NodeStat(type: .symlink, mode: 0o777, size: 0, nlink: 1)
-            }
-            if let o = ownershipOverride(path) {
-                if let m = o.mode { st.mode = m }
-                if let u = o.uid { st.uid = u }
-                if let g = o.gid { st.gid = g }
-            }
-            return st
+        resolve(path).map { nodeStat($0, at: path) }
+    }
+
+    public func stats(in path: String, names: [String]) -> [String: NodeStat] {
+        guard case .success(.directory(let dir)) = resolve(path) else { return [:] }
+        var result: [String: NodeStat] = [:]
+        result.reserveCapacity(names.count)
+        for name in names {
+            guard let node = dir.child(name) else { continue }
+            result[name] = nodeStat(node, at: TreePath.join(path, name))
         }
+        return result
+    }
+
+    private func nodeStat(_ node: SysfsNode, at path: String) -> NodeStat {
+        var st: NodeStat
+        switch node {
+        case .directory(let d):
+            st = NodeStat(type: .directory, mode: 0o755, size: 0, nlink: 2 + d.subdirectoryCount())
+        case .attribute(let a):
+            st = NodeStat(type: .regularFile, mode: a.mode, size: 4096, nlink: 1)
+        case .symlink:
+            st = NodeStat(type: .symlink, mode: 0o777, size: 0, nlink: 1)
+        }
+        if let o = ownershipOverride(path) {
+            if let m = o.mode { st.mode = m }
+            if let u = o.uid { st.uid = u }
+            if let g = o.gid { st.gid = g }
+        }
+        return st
     }
 
     public func list(_ path: String) -> Result<[DirectoryEntry], Errno> {

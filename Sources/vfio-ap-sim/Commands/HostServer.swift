@@ -28,7 +28,8 @@ final class HostServer {
                                                      // auto_unmount: fusermount3 unmounts when this
                                                      // process dies, however it dies (no dead mounts).
                                                      extraOptions: ["noexec", "auto_unmount"],
-                                                     kernelCache: cache.kernelCache, pageCache: cache.pageCache))
+                                                     kernelCache: cache.kernelCache, pageCache: cache.pageCache,
+                                                     openLess: cache.openLess))
         mount.willStop = { [host] in host.shutdown() }
         // The name was checked when the host was booted (HostNameRule).
         control = ControlServer(path: "\(runtimeDirectory)/\(host.name).sock",

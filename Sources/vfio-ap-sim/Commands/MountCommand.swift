@@ -12,9 +12,14 @@ enum KernelCacheMode: String, ExpressibleByArgument, CaseIterable {
     case names
     /// Also the text of attributes opened read-only (page cache).
     case pages
+    /// Also opens and closes: the kernel answers them itself (no_open),
+    /// every attribute reads through the page cache; open-time EACCES and
+    /// ENODEV come from the first read or write instead.
+    case noOpen = "no-open"
 
     var kernelCache: Bool { self != .off }
-    var pageCache: Bool { self == .pages }
+    var pageCache: Bool { self == .pages || self == .noOpen }
+    var openLess: Bool { self == .noOpen }
 }
 
 /// What a tree at a mount point holds: the emulated objects alone, or the
