@@ -31,7 +31,7 @@ public struct UeventBuilder: Sendable {
         case .change(let o, let vars): (action, object, extra) = ("change", o, vars)
         case .synthetic(let o, let a, let vars): (action, object, extra) = (a, o, vars)
         }
-        var env = UeventObjects.environment(object, s) ?? []
+        var env = UeventObjects.eventEnvironment(object, s) ?? []
         switch event {
         case .add, .remove, .unbind:
             // device_add announces before the probe binds a driver;

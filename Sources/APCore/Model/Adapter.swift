@@ -1,12 +1,20 @@
-/// An AP adapter (crypto card) of the host and its card device `cardXX`.
+/// An AP adapter (crypto card) of the machine and, while the AP bus has
+/// one, its card device `cardXX`. The machine keeps its adapters when they
+/// leave the partition's configuration; only the card device goes.
 public struct Adapter: Sendable, Equatable {
     public var id: Int
+    /// The AP bus has a card device for it (`ap_scan_adapter` made one and
+    /// no scan has removed it since).
+    public var cardDevice: Bool
     /// The TAPQ GR2 value the AP bus read when it scanned the adapter, unmasked;
     /// the card device shows its `TAPQ_CARD_HWINFO_MASK` copy.
     public var hardwareInfo: HardwareInfo
-    /// `config`: the adapter is configured (SCLP); 0 after `echo 0 > config`.
+    /// The card device's `config` (`ac->config`): configured as the last bus
+    /// scan saw it, or as a `config` write set it. The machine's own state
+    /// is `APHardware.deconfigured`.
     public var configured: Bool
-    /// `chkstop`.
+    /// The card device's `chkstop` (`ac->chkstop`), as the last bus scan saw
+    /// it (`APHardware.checkstopped` is the machine's).
     public var checkstopped: Bool
     /// zcrypt's own online switch (`online` shows it only while configured).
     public var zcryptOnline: Bool
@@ -25,6 +33,7 @@ public struct Adapter: Sendable, Equatable {
     public init(id: Int, hardwareInfo: HardwareInfo) {
         self.id = id
         self.hardwareInfo = hardwareInfo
+        cardDevice = true
         configured = true
         checkstopped = false
         zcryptOnline = true
@@ -41,7 +50,7 @@ public struct Adapter: Sendable, Equatable {
     public var cardHardwareInfo: HardwareInfo { hardwareInfo.cardCopy }
 
     public static func == (a: Adapter, b: Adapter) -> Bool {
-        a.id == b.id && a.hardwareInfo == b.hardwareInfo && a.configured == b.configured
+        a.id == b.id && a.hardwareInfo == b.hardwareInfo && a.cardDevice == b.cardDevice && a.configured == b.configured
             && a.checkstopped == b.checkstopped && a.zcryptOnline == b.zcryptOnline
             && a.boundToCEX4Card == b.boundToCEX4Card && a.requestCount == b.requestCount
             && a.serialNumber == b.serialNumber && a.ep11APIOrdinal == b.ep11APIOrdinal

@@ -4,9 +4,15 @@
 public struct HostState: Sendable {
     public var machine: Machine
     public var bus: BusSettings
-    /// The host's AP configuration from QCI: adapters (APM), usage domains
-    /// (AQM) and control domains (ADM) of this partition.
+    /// The host's AP configuration from QCI as the kernel last fetched it
+    /// (`ap_qci_info`, vfio_ap's `matrix_dev->info`): adapters (APM), usage
+    /// domains (AQM) and control domains (ADM) of this partition.
     public var hostConfig: APMatrix
+    /// What the machine answers now; the bus scan brings the kernel's view
+    /// up to it.
+    public var hardware: APHardware
+    /// The machine's adapters, in the configuration or not; `cardDevice`
+    /// says which have a card device.
     public var adapters: [Int: Adapter] = [:]
     public var queues: [APQN: Queue] = [:]
     /// `/sys/devices/vfio_ap/matrix/features` words; `migratable` among them
@@ -28,12 +34,17 @@ public struct HostState: Sendable {
     public var clock: (@Sendable () -> UInt64)?
     /// Changes recorded since `S390Host` last drained them.
     public var changes: [ModelChange] = []
+    /// vfio_ap's `apm_add`/`aqm_add`/`adm_add` per mdev UUID: what a
+    /// configuration change added, from `vfio_ap_on_cfg_changed` to
+    /// `vfio_ap_on_scan_complete` within one bus scan; empty otherwise.
+    public var vfioConfigAdds: [String: APMatrix] = [:]
 
     public init(machine: Machine = Machine(), hostConfig: APMatrix = APMatrix(),
                 vfioFeatures: [String] = ["guest_matrix", "hotplug", "ap_config", "migratable"]) {
         self.machine = machine
         self.bus = BusSettings()
         self.hostConfig = hostConfig
+        self.hardware = APHardware(config: hostConfig)
         self.vfioFeatures = vfioFeatures
     }
 
@@ -60,11 +71,8 @@ public struct HostState: Sendable {
 
     public var sortedAdapterIDs: [Int] { adapters.keys.sorted() }
 
-    /// Card devices: adapters whose type the AP bus supports.
-    public func hasCardDevice(_ id: Int) -> Bool {
-        guard let a = adapters[id] else { return false }
-        return APDeviceType.compatible(rawType: a.hardwareInfo.apType, qact: machine.qact) != 0
-    }
+    /// Whether the AP bus has a card device `cardXX` for the adapter.
+    public func hasCardDevice(_ id: Int) -> Bool { adapters[id]?.cardDevice ?? false }
 
     public func deviceType(ofCard id: Int) -> Int {
         guard let a = adapters[id] else { return 0 }
@@ -79,16 +87,31 @@ public struct HostState: Sendable {
 
     public var allQueueAPQNs: [APQN] { queues.keys.sorted() }
 
-    /// `config` of a queue: its own state and its card's (TAPQ answers
-    /// DECONFIGURED for every queue of a deconfigured card).
-    public func isConfigured(_ q: APQN) -> Bool {
-        guard let queue = queues[q], let card = adapters[q.card] else { return false }
-        return card.configured && queue.configuredOverride
+    /// `config` of a queue device (`aq->config`).
+    public func isConfigured(_ q: APQN) -> Bool { queues[q]?.config ?? false }
+
+    /// `chkstop` of a queue device (`aq->chkstop`).
+    public func isCheckstopped(_ q: APQN) -> Bool { queues[q]?.chkstop ?? false }
+
+    /// PQAP(TAPQ) on an APQN now (`ap_queue_info`): nil when the partition
+    /// has no such queue (no such adapter, adapter or domain outside its AP
+    /// configuration, an ID past the limits). Every queue
+    /// of a deconfigured adapter answers DECONFIGURED, which wins over a
+    /// checkstop (one response code).
+    public func tapq(_ q: APQN) -> TAPQAnswer? {
+        guard q.card <= machine.maxAdapterID, q.domain <= machine.maxDomainID,
+              hardware.config.adapters.contains(q.card), hardware.config.domains.contains(q.domain),
+              let adapter = adapters[q.card] else { return nil }
+        return tapqAnswer(adapter, queues[q] ?? hardware.parkedQueues[q])
     }
 
-    public func isCheckstopped(_ q: APQN) -> Bool {
-        guard let queue = queues[q], let card = adapters[q.card] else { return false }
-        return card.checkstopped || queue.checkstopped
+    /// TAPQ's answer for a queue of `adapter` the partition has, from the
+    /// queue's hardware side if the machine has one yet.
+    func tapqAnswer(_ adapter: Adapter, _ queue: Queue?) -> TAPQAnswer {
+        let deconfigured = hardware.deconfigured.contains(adapter.id) || queue.map { !$0.configuredOverride } ?? false
+        let checkstopped = hardware.checkstopped.contains(adapter.id) || (queue?.checkstopped ?? false)
+        return TAPQAnswer(hardwareInfo: queue?.hardwareInfo ?? adapter.hardwareInfo,
+                          deconfigured: deconfigured, checkstopped: checkstopped && !deconfigured)
     }
 
     /// `ap_apqn_in_matrix_owned_by_def_drv`/`ap_owned_by_def_drv`: an APQN is

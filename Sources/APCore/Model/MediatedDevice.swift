@@ -61,6 +61,19 @@ public struct APMatrix: Sendable, Equatable {
         return adapters.ids.flatMap { a in doms.map { APQN(card: a, domain: $0) } }
     }
 
+    public var isEmpty: Bool { adapters.isEmpty && domains.isEmpty && controlDomains.isEmpty }
+
+    /// The IDs of `self` that `other` lacks, mask by mask.
+    public func subtracting(_ other: APMatrix) -> APMatrix {
+        APMatrix(adapters: adapters.subtracting(other.adapters), domains: domains.subtracting(other.domains),
+                 controlDomains: controlDomains.subtracting(other.controlDomains))
+    }
+
+    public func intersection(_ other: APMatrix) -> APMatrix {
+        APMatrix(adapters: adapters.intersection(other.adapters), domains: domains.intersection(other.domains),
+                 controlDomains: controlDomains.intersection(other.controlDomains))
+    }
+
     /// `vfio_ap_mdev_get_num_queues`: popcount(APM) x popcount(AQM).
     public var queueCount: Int { adapters.count * domains.count }
 }

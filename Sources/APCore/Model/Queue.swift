@@ -3,10 +3,14 @@ public struct Queue: Sendable, Equatable {
     public var apqn: APQN
     /// The live TAPQ GR2 value (queue `ap_functions`, `hwinfo`), including BS bits.
     public var hardwareInfo: HardwareInfo
-    /// Queue-level config/checkstop overrides; the effective state also
-    /// needs the card configured (`ap_queue` state follows TAPQ after a rescan).
+    /// The hardware's per-queue states (what TAPQ answers for this APQN
+    /// besides its adapter's SCLP and checkstop state, `APHardware`).
     public var configuredOverride: Bool
     public var checkstopped: Bool
+    /// The device's `config` and `chkstop` (`aq->config`, `aq->chkstop`):
+    /// what TAPQ answered when the device was made or at the last bus scan.
+    public var config: Bool
+    public var chkstop: Bool
     /// The AP queue driver the device is bound to, nil when unbound.
     public var driver: QueueDriver?
     /// `driver_override` (ap_queue.c), nil when unset.
@@ -34,6 +38,8 @@ public struct Queue: Sendable, Equatable {
         self.hardwareInfo = hardwareInfo
         configuredOverride = true
         checkstopped = false
+        config = true
+        chkstop = false
         driver = nil
         driverOverride = nil
         initialized = false
@@ -44,6 +50,14 @@ public struct Queue: Sendable, Equatable {
         masterKeys = nil
         load = 0
         associationIndex = nil
+    }
+}
+
+extension Queue {
+    /// The master keys of a domain nobody has loaded keys into: a CCA or
+    /// EP11 queue's registers, nil for an accelerator.
+    public static func unloadedMasterKeys(for hw: HardwareInfo) -> MasterKeyState? {
+        hw.cca ? .unloadedCCA : (hw.ep11 ? .unloadedEP11 : nil)
     }
 }
 

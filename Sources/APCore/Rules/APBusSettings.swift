@@ -67,15 +67,6 @@ extension HostState {
         record(.busAttributes)
     }
 
-    /// One AP bus scan (`ap_scan_bus`): from `scans_store` →
-    /// `ap_bus_force_rescan`, a configuration change, or the rescan timer
-    /// every `config_time` seconds. Each counts, and each re-arms the timer.
-    public mutating func rescanBus() {
-        bus.scans += 1
-        bus.nextScanAt = now + UInt64(bus.configTime) * 1_000_000_000
-        record(.busAttributes)
-    }
-
     /// `drivers_probe` (driver core `bus_rescan_devices_helper` on one device):
     /// probes an unbound device; ENODEV if the bus has no such device.
     public mutating func probeDevice(named name: String) throws {

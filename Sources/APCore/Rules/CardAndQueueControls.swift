@@ -19,33 +19,25 @@ extension HostState {
         return queueAPQNs(ofCard: id).contains { isZcryptQueueOnline($0) }
     }
 
-    /// Card `config` store (`config_store`): SCLP (de)configure. The queues
-    /// follow at the bus scan the CHSC notification triggers, applied at once here.
+    /// Card `config` store (`config_store`): SCLP configures or
+    /// deconfigures the adapter when the card's state differs, the card
+    /// takes the value and announces it (even unchanged). The queues follow
+    /// at the bus scan SCLP's configuration-change notification triggers.
     public mutating func setCardConfigured(_ id: Int, _ on: Bool) throws {
-        guard adapters[id] != nil else { throw Errno.noDevice }
-        let before = Dictionary(uniqueKeysWithValues: queueAPQNs(ofCard: id).map { ($0, isConfigured($0)) })
+        guard hasCardDevice(id), let card = adapters[id] else { throw Errno.noDevice }
+        if on != card.configured {
+            if on { hardware.deconfigured.remove(id) } else { hardware.deconfigured.insert(id) }
+        }
         adapters[id]?.configured = on
         record(.card(id))
-        // config_store: ap_send_config_uevent on the card.
         record(.announced(.change(.card(id), ["CONFIG=\(on ? 1 : 0)"])))
-        for q in queueAPQNs(ofCard: id) {
-            if on, var queue = queues[q], queue.driver == .cex4queue, !isCheckstopped(q), queue.configuredOverride {
-                // ap_scan_domains: a queue that comes back is re-initialised.
-                queue.initialized = true
-                queue.resetPending = false
-                queues[q] = queue
-            }
-            record(.queue(q))
-            // ap_scan_domains sends CONFIG= for each queue whose state changed.
-            if before[q] != isConfigured(q) { record(.announced(.change(.queue(q), ["CONFIG=\(isConfigured(q) ? 1 : 0)"]))) }
-        }
         rescanBus()
     }
 
     /// zcrypt card `online` store: ENODEV when going online while the card
     /// is deconfigured or checkstopped; the value goes to every queue.
     public mutating func setCardOnline(_ id: Int, _ on: Bool) throws {
-        guard let card = adapters[id] else { throw Errno.noDevice }
+        guard hasCardDevice(id), let card = adapters[id] else { throw Errno.noDevice }
         if on && (!card.configured || card.checkstopped) { throw Errno.noDevice }
         adapters[id]?.zcryptOnline = on
         record(.card(id))
@@ -62,7 +54,7 @@ extension HostState {
     /// zcrypt queue `online` store: ENODEV going online while the queue or
     /// its card is deconfigured/checkstopped; EINVAL while the card is offline.
     public mutating func setQueueOnline(_ q: APQN, _ on: Bool) throws {
-        guard let card = adapters[q.card], queues[q] != nil else { throw Errno.noDevice }
+        guard hasCardDevice(q.card), let card = adapters[q.card], queues[q] != nil else { throw Errno.noDevice }
         if on {
             if !isConfigured(q) || isCheckstopped(q) { throw Errno.noDevice }
             if !card.zcryptOnline { throw Errno.invalidArgument }

@@ -75,9 +75,11 @@ extension HostState {
     // MARK: - vfio_ap queue driver
 
     /// `vfio_ap_mdev_probe_queue`: link the queue to the mdev that has its
-    /// APQN, re-filter and hot plug.
+    /// APQN, re-filter and hot plug; during a bus scan that added adapters
+    /// or domains of the mdev, the end of the scan does that instead.
     mutating func vfioProbeQueue(_ q: APQN) {
         guard let i = mdevIndex(assigning: q) else { return }
+        if deferringHotPlug(mdevs[i].uuid) { return }
         refilterAndHotPlug(i)
     }
 

@@ -8,7 +8,7 @@ public enum HostBuilder {
     public static func build(_ t: Topology, file: String, name: String? = nil) throws -> S390Host {
         var hostConfig = APMatrix()
         if t.machine.qciInfoValid {
-            for a in t.adapters { hostConfig.adapters.insert(a.id) }
+            for a in t.adapters where a.inConfiguration { hostConfig.adapters.insert(a.id) }
             for d in t.usageDomains { hostConfig.domains.insert(d) }
             for d in t.controlDomains { hostConfig.controlDomains.insert(d) }
         } else {
@@ -23,24 +23,37 @@ public enum HostBuilder {
         var s = HostState(machine: t.machine, hostConfig: hostConfig, vfioFeatures: t.vfioFeatures)
         s.bus.apmask = t.apmask
         s.bus.aqmask = t.aqmask
+        // The machine: its partition's adapters and domains, whether QCI
+        // reports them or not (TAPQ answers only for these).
+        s.hardware.config = APMatrix(adapters: APMask(ids: t.adapters.filter(\.inConfiguration).map(\.id)),
+                                     domains: APMask(ids: t.usageDomains), controlDomains: APMask(ids: t.controlDomains))
 
         for spec in t.adapters {
             var a = Adapter(id: spec.id, hardwareInfo: spec.hardwareInfo)
-            a.configured = spec.configured
-            a.checkstopped = spec.checkstopped
+            if !spec.configured { s.hardware.deconfigured.insert(spec.id) }
+            if spec.checkstopped { s.hardware.checkstopped.insert(spec.id) }
             a.serialNumber = spec.serialNumber
             a.ep11APIOrdinal = spec.ep11APIOrdinal
             if let major = spec.ep11FirmwareMajor, let minor = spec.ep11FirmwareMinor {
                 a.ep11FirmwareVersion = (major, minor)
             }
             a.ep11OperationModes = spec.ep11OperationModes
+            // ap_scan_adapter at boot: a card device for an adapter of the
+            // configuration with a usage domain that answers TAPQ and a
+            // supported type.
+            let tapq = s.adapterTAPQ(spec.id)
+            a.configured = !tapq.deconfigured
+            a.checkstopped = tapq.checkstopped
+            a.cardDevice = false
             s.adapters[spec.id] = a
-            guard s.hasCardDevice(spec.id) else { continue }
+            a.cardDevice = hostConfig.adapters.contains(spec.id) && s.firstValidAPQN(ofAdapter: spec.id) != nil
+                && APDeviceType.compatible(rawType: spec.hardwareInfo.apType, qact: t.machine.qact) != 0
+            s.adapters[spec.id] = a
+            guard a.cardDevice else { continue }
             for d in t.usageDomains where hostConfig.domains.contains(d) {
                 let apqn = APQN(card: spec.id, domain: d)
                 var q = Queue(apqn: apqn, hardwareInfo: spec.hardwareInfo)
-                q.masterKeys = spec.masterKeys
-                    ?? (spec.hardwareInfo.cca ? .unloadedCCA : (spec.hardwareInfo.ep11 ? .unloadedEP11 : nil))
+                q.masterKeys = spec.masterKeys ?? Queue.unloadedMasterKeys(for: spec.hardwareInfo)
                 s.queues[apqn] = q
             }
         }
@@ -56,6 +69,12 @@ public enum HostBuilder {
             if let d = o.driverOverride { q.driverOverride = d }
             if let m = o.masterKeys { q.masterKeys = m }
             s.queues[o.apqn] = q
+        }
+        // ap_scan_domains: each queue device starts with what TAPQ answers.
+        for apqn in s.queues.keys {
+            guard let tapq = s.tapq(apqn) else { continue }
+            s.queues[apqn]?.config = !tapq.deconfigured
+            s.queues[apqn]?.chkstop = tapq.checkstopped
         }
         // ap_queue.c driver_override_store refuses an override while the masks are in use.
         if s.driverOverrideCount > 0 && s.masksInUse {

@@ -20,6 +20,9 @@ public struct Topology: Sendable, Equatable {
         public var hardwareInfo: HardwareInfo
         public var configured = true
         public var checkstopped = false
+        /// In the partition's AP configuration (QCI APM) at boot; an adapter
+        /// outside it is in the machine, for `hw adapter add` to bring in.
+        public var inConfiguration = true
         public var serialNumber = ""
         public var ep11APIOrdinal: Int?
         public var ep11FirmwareMajor: Int?

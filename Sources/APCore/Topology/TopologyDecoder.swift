@@ -101,7 +101,7 @@ public struct TopologyDecoder {
         guard let map = node.mapping else { throw fail(path, "expected a mapping") }
         try checkKeys(map, path, allowed: ["id", "type", "raw_type", "mode", "facilities", "classification",
                                            "depth", "max_msg_size", "hwinfo", "configured", "checkstopped",
-                                           "serial_number", "api_ordinal", "fw_version", "op_modes", "master_keys"])
+                                           "in_configuration", "serial_number", "api_ordinal", "fw_version", "op_modes", "master_keys"])
         guard let idNode = map["id"] else { throw fail(path, "missing 'id'") }
         let id = try integer(idNode, "\(path).id", range: 0...255)
         if id > machine.maxAdapterID {
@@ -167,6 +167,7 @@ public struct TopologyDecoder {
         var spec = Topology.AdapterSpec(id: id, hardwareInfo: hw)
         if let c = map["configured"] { spec.configured = try bool(c, "\(path).configured") }
         if let c = map["checkstopped"] { spec.checkstopped = try bool(c, "\(path).checkstopped") }
+        if let c = map["in_configuration"] { spec.inConfiguration = try bool(c, "\(path).in_configuration") }
         if let s = map["serial_number"] { spec.serialNumber = try string(s, "\(path).serial_number") }
         if let a = map["api_ordinal"] { spec.ep11APIOrdinal = try integer(a, "\(path).api_ordinal", range: 0...Int(UInt32.max)) }
         if let f = map["fw_version"] {

@@ -110,7 +110,7 @@ enum CardDirectory {
     /// a removed node).
     static func card(_ host: S390Host, _ id: Int, _ body: (Adapter, HostState) -> String) throws -> String {
         try host.read { s in
-            guard let c = s.adapters[id] else { throw Errno.noDevice }
+            guard s.hasCardDevice(id), let c = s.adapters[id] else { throw Errno.noDevice }
             return body(c, s)
         }
     }

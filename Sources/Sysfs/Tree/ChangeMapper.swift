@@ -25,7 +25,7 @@ enum ChangeMapper {
         for change in changes {
             switch change {
             case .busAttributes:
-                dirFiles("/bus/ap", ["ap_domain", "config_time", "poll_thread", "poll_timeout", "apmask", "aqmask",
+                dirFiles("/bus/ap", ["ap_domain", "ap_control_domain_mask", "ap_usage_domain_mask", "ap_adapter_mask", "config_time", "poll_thread", "poll_timeout", "apmask", "aqmask",
                                      "scans", "bindings", "bindings_complete_count", "drivers_autoprobe"])
                 set.contentChanged += ["/bus/matrix/drivers_autoprobe", "/bus/mdev/drivers_autoprobe"]
             case .card(let id):

@@ -35,6 +35,18 @@ public enum UeventObjects {
     /// gone.
     public static func environment(_ o: UeventObject, _ s: HostState) -> [String]? {
         switch o {
+        case .card(let id) where !s.hasCardDevice(id): return nil
+        case .queue(let q) where s.queues[q] == nil: return nil
+        default: return eventEnvironment(o, s)
+        }
+    }
+
+    /// The variables of an event about the object, also when the change
+    /// the event belongs to removed it: `device_del` sends KOBJ_UNBIND and
+    /// KOBJ_REMOVE while the device still answers `dev_uevent`, and a
+    /// removed card or queue still has its adapter's hardware info.
+    public static func eventEnvironment(_ o: UeventObject, _ s: HostState) -> [String]? {
+        switch o {
         case .apRoot, .bus, .driver:
             // ap_uevent returns nothing for the root; bus and driver
             // kobjects have no uevent callback.
@@ -49,9 +61,8 @@ public enum UeventObjects {
             if let mode = c.cardHardwareInfo.mode { env.append("MODE=" + mode.ueventName) }
             return env
         case .queue(let q):
-            guard let queue = s.queues[q] else { return nil }
             var env = ["DEVTYPE=ap_queue"]
-            if let d = queue.driver { env.append("DRIVER=\(d.rawValue)") }
+            if let d = s.queues[q]?.driver { env.append("DRIVER=\(d.rawValue)") }
             // A queue's MODE comes from its card's hwinfo.
             if let mode = s.adapters[q.card]?.cardHardwareInfo.mode { env.append("MODE=" + mode.ueventName) }
             return env
