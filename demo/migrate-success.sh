@@ -39,7 +39,7 @@ check_no_line "guest list on the source" "g1 " "$(vfio-ap-sim guest list --host 
 show=$(vfio-ap-sim guest show --host dst g1)
 check_line "destination guest's adapters" "APM: 0x0600000000000000000000000000000000000000000000000000000000000000" "$show"
 check_line "destination guest's domains" "AQM: 0x0800000000000000000000000000000000000000001000000000000000000000" "$show"
-check_regex "destination guest sees the CEX6 accelerator" '06\.00ab +CEX6A +Accelerator' "$show"
+check_regex "destination guest sees the CEX6 accelerator" '06\.00ab +CEX6A +Accelerator +online' "$show"
 for q in 05.0004 05.00ab 06.0004 06.00ab; do
     check_eq "destination queue $q status" "in use" "$(cat "$DST/devices/ap/card${q%%.*}/$q/status")"
     check_eq "source queue $q status" "assigned" "$(cat "$SRC/devices/ap/card${q%%.*}/$q/status")"

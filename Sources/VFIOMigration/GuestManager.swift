@@ -137,25 +137,32 @@ public final class GuestManager: @unchecked Sendable {
             out += "APM: \(KernelFormat.mask(g.crycb.adapters))\n"
             out += "AQM: \(KernelFormat.mask(g.crycb.domains))\n"
             out += "ADM: \(KernelFormat.mask(g.crycb.controlDomains))\n"
-            out += "CARD.DOMAIN TYPE  MODE\n"
-            out += "----------------------------------\n"
+            out += "CARD.DOMAIN TYPE  MODE        STATUS\n"
+            out += "------------------------------------------\n"
             for a in g.crycb.adapters.ids {
                 let doms = g.crycb.domains.ids
                 let first = doms.first.flatMap { s.queues[APQN(card: a, domain: $0)]?.hardwareInfo }
                     ?? s.adapters[a]?.hardwareInfo
-                out += Self.row(KernelFormat.adapter(a), first, s)
+                out += Self.row(KernelFormat.adapter(a), first, Self.status(doms.first.flatMap { s.tapq(APQN(card: a, domain: $0)) }), s)
                 for d in doms {
                     let q = APQN(card: a, domain: d)
-                    out += Self.row(q.description, s.queues[q]?.hardwareInfo ?? s.adapters[a]?.hardwareInfo, s)
+                    out += Self.row(q.description, s.queues[q]?.hardwareInfo ?? s.adapters[a]?.hardwareInfo, Self.status(s.tapq(q)), s)
                 }
             }
             return out
         }
     }
 
-    static func row(_ id: String, _ hw: HardwareInfo?, _ s: HostState) -> String {
+    /// lszcrypt's STATUS inside the guest: what the machine answers the
+    /// guest's TAPQ, whatever the host kernel has seen of it yet.
+    static func status(_ t: TAPQAnswer?) -> String {
+        guard let t else { return "-" }
+        return t.deconfigured ? "deconfig" : (t.checkstopped ? "checkstop" : "online")
+    }
+
+    static func row(_ id: String, _ hw: HardwareInfo?, _ status: String, _ s: HostState) -> String {
         let pad = { (t: String, n: Int) in t + String(repeating: " ", count: max(1, n - t.count)) }
-        guard let hw else { return pad(id, 12) + "-     -\n" }
+        guard let hw else { return pad(id, 12) + pad("-", 6) + pad("-", 12) + status + "\n" }
         let type = APDeviceType.compatible(rawType: hw.apType, qact: s.machine.qact)
         let name = "CEX\(APDeviceType.generation(type))\(hw.mode?.typeSuffix ?? "")"
         let mode: String
@@ -165,6 +172,6 @@ public final class GuestManager: @unchecked Sendable {
         case .ep11?: mode = "EP11-Coproc"
         case nil: mode = "-"
         }
-        return pad(id, 12) + pad(name, 6) + mode + "\n"
+        return pad(id, 12) + pad(name, 6) + pad(mode, 12) + status + "\n"
     }
 }

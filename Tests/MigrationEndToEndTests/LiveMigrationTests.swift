@@ -82,14 +82,14 @@ final class LiveMigrationTests: LabTestCase {
             "APM: 0x0600000000000000000000000000000000000000000000000000000000000000",
             "AQM: 0x0800000000000000000000000000000000000000001000000000000000000000",
             "ADM: 0x0000000000000000000000000000000000000000000000000000000000000000",
-            "CARD.DOMAIN TYPE  MODE",
-            "----------------------------------",
-            "05          CEX5C CCA-Coproc",
-            "05.0004     CEX5C CCA-Coproc",
-            "05.00ab     CEX5C CCA-Coproc",
-            "06          CEX6A Accelerator",
-            "06.0004     CEX6A Accelerator",
-            "06.00ab     CEX6A Accelerator",
+            "CARD.DOMAIN TYPE  MODE        STATUS",
+            "------------------------------------------",
+            "05          CEX5C CCA-Coproc  online",
+            "05.0004     CEX5C CCA-Coproc  online",
+            "05.00ab     CEX5C CCA-Coproc  online",
+            "06          CEX6A Accelerator online",
+            "06.0004     CEX6A Accelerator online",
+            "06.00ab     CEX6A Accelerator online",
         ])
         let gone = try lab.cli("guest", "show", "--host", "src", "g1")
         XCTAssertEqual(gone.status, 1)

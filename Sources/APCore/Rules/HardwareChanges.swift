@@ -91,3 +91,21 @@ extension HostState {
         }
     }
 }
+
+extension HostState {
+    /// What the machine answers now, for `hw show`: the QCI masks, each of
+    /// the machine's adapters, and whether the kernel has seen all of it.
+    public var hardwareDescription: String {
+        var out = "apm: \(KernelFormat.mask(hardware.config.adapters))\n"
+        out += "aqm: \(KernelFormat.mask(hardware.config.domains))\n"
+        out += "adm: \(KernelFormat.mask(hardware.config.controlDomains))\n"
+        for id in sortedAdapterIDs {
+            var words = [hardware.config.adapters.contains(id) ? "in the configuration" : "not in the configuration"]
+            words.append(hardware.deconfigured.contains(id) ? "deconfigured" : "configured")
+            if hardware.checkstopped.contains(id) { words.append("checkstopped") }
+            out += "adapter \(KernelFormat.adapter(id)): \(words.joined(separator: ", "))\n"
+        }
+        out += "scan pending: \(scanPending ? "yes" : "no")\n"
+        return out
+    }
+}

@@ -81,6 +81,7 @@ enum ControlRequests {
         switch (w.first, w.count > 1 ? w[1] : "") {
         case ("name", _): try takes(0, 1); return host.name + "\n"
         case ("dmesg", _): try takes(0, 1); return host.dmesg()
+        case ("hw", _): return try HardwareRequest.answer(w, host)
         case ("guest", "start"):
             var options = GuestManager.StartOptions()
             var mdevs: [String] = []
