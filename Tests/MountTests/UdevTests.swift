@@ -68,6 +68,31 @@ final class UdevTests: XCTestCase {
         XCTAssertTrue(out.contains("ACTION=change\nDEVPATH=/devices/ap\nSUBSYSTEM=ap\nAPMASK=0xfdffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\nSEQNUM=9\n"), out)
     }
 
+    /// `vfio-ap-sim hw`: an adapter leaves the configuration (device_del:
+    /// unbind and remove of each queue, then of the card) and comes back
+    /// (device_add and the probe's bind, card first, then bindings complete).
+    func testAdapterLeavingAndRejoiningTheConfiguration() throws {
+        let out = try monitor("--udev --subsystem-match=ap --property", """
+            vfio-ap-sim hw adapter remove 6
+            vfio-ap-sim hw adapter add 6
+            vfio-ap-sim hw card deconfigure 5
+            vfio-ap-sim hw card checkstop 6
+            """)
+        let domains = ["0004", "0047", "00ab", "00ff"]
+        var expected: [String] = []
+        for d in domains { expected += ["unbind /devices/ap/card06/06.\(d) (ap)", "remove /devices/ap/card06/06.\(d) (ap)"] }
+        expected += ["unbind /devices/ap/card06 (ap)", "remove /devices/ap/card06 (ap)", "add /devices/ap/card06 (ap)", "bind /devices/ap/card06 (ap)"]
+        for d in domains { expected += ["add /devices/ap/card06/06.\(d) (ap)", "bind /devices/ap/card06/06.\(d) (ap)"] }
+        expected.append("change /devices/ap (ap)")
+        expected.append("change /devices/ap/card05 (ap)")
+        for d in domains { expected.append("change /devices/ap/card05/05.\(d) (ap)") }
+        XCTAssertEqual(events(out), expected, "a checkstop sends nothing")
+        XCTAssertTrue(out.contains("ACTION=remove\nDEVPATH=/devices/ap/card06\nSUBSYSTEM=ap\nDEVTYPE=ap_card\nDEV_TYPE=000B\nMODALIAS=ap:t0B\nMODE=accel\nSEQNUM=10\n"), out)
+        XCTAssertTrue(out.contains("ACTION=add\nDEVPATH=/devices/ap/card06/06.0004\nSUBSYSTEM=ap\nDEVTYPE=ap_queue\nMODE=accel\nSEQNUM=13\n"), out)
+        XCTAssertTrue(out.contains("ACTION=change\nDEVPATH=/devices/ap\nSUBSYSTEM=ap\nBINDINGS=complete\nCOMPLETECOUNT=2\nSEQNUM=21\n"), out)
+        XCTAssertTrue(out.contains("ACTION=change\nDEVPATH=/devices/ap/card05/05.00ff\nSUBSYSTEM=ap\nCONFIG=0\nDEVTYPE=ap_queue\nDRIVER=cex4queue\nMODE=cca\nSEQNUM=26\n"), out)
+    }
+
     /// The in-kernel filter (subsystem and devtype hashes in the libudev
     /// header) lets only the cards through.
     func testSubsystemDevtypeFilter() throws {

@@ -5,7 +5,7 @@ struct GuestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guest",
         abstract: "Simulated KVM guests: start one with an mdev (the VFIO open), stop it, look at it.",
-        subcommands: [Start.self, Stop.self, List.self, Show.self, Log.self, Pause.self, Resume.self])
+        subcommands: [Start.self, Stop.self, List.self, Show.self, Info.self, Log.self, Pause.self, Resume.self])
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -46,6 +46,13 @@ struct GuestCommand: ParsableCommand {
         @OptionGroup var target: HostTarget
         @Argument var name: String
         var requestWords: [String] { ["guest", "show", name] }
+    }
+
+    struct Info: HostRequestCommand {
+        static let configuration = CommandConfiguration(abstract: "The guest's mdev, its enable-migration setting and whether it runs or is paused.")
+        @OptionGroup var target: HostTarget
+        @Argument var name: String
+        var requestWords: [String] { ["guest", "info", name] }
     }
 
     struct Log: HostRequestCommand {
