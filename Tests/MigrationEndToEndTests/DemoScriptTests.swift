@@ -76,6 +76,30 @@ final class DemoScriptTests: XCTestCase {
                        kernel: ["migration failed: number of queues on source (2) and target (4) guests differ"])
     }
 
+    func testHardwareAdapterLoss() throws {
+        try assertDemo("hw-adapter-loss.sh", prints: [
+            "$ vfio-ap-sim hw adapter remove 0x06 --host src",
+            "   ok: card06 and its queues are gone",
+            "   ok: the guest sees",
+            "   ok: the kernel printed nothing",
+        ])
+    }
+
+    func testHardwareCheckstop() throws {
+        try assertDemo("hw-checkstop.sh", prints: [
+            "$ vfio-ap-sim hw card checkstop 5 --no-scan --host src",
+            "   ok: chkstop before the scan",
+            "   ok: vfio_ap unplugs nothing",
+        ])
+    }
+
+    func testHardwareDomainRemoved() throws {
+        try assertDemo("hw-domain-removed.sh",
+                       prints: ["   stderr| error: operation failed: job 'migration in' failed: load of migration failed: No such device",
+                                "   stdout| Migration of guest 'g1' from 'src' to 'dst' completed"],
+                       kernel: ["migration failed: number of queues on source (2) and target (4) guests differ"])
+    }
+
     func testHotplugWalk() throws {
         try assertDemo("hotplug-walk.sh", prints: ["   ok: remove still blocked after 1 s"],
                        kernel: ["Relaying device request to user (#0)"])
@@ -86,7 +110,8 @@ final class DemoScriptTests: XCTestCase {
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Paths.demo)
             .filter { $0.hasSuffix(".sh") && $0 != "lib.sh" }.sorted()
         XCTAssertEqual(scripts, ["fail-fewer-apqns-on-source.sh", "fail-incompatible-hardware.sh", "fail-migration-disabled.sh",
-                                 "fail-missing-mdev.sh", "fail-more-apqns-on-source.sh", "hotplug-walk.sh", "migrate-success.sh"])
+                                 "fail-missing-mdev.sh", "fail-more-apqns-on-source.sh", "hotplug-walk.sh", "hw-adapter-loss.sh",
+                                 "hw-checkstop.sh", "hw-domain-removed.sh", "migrate-success.sh"])
         let readme = try String(contentsOfFile: Paths.demo + "/README.md", encoding: .utf8)
         for s in scripts { XCTAssertTrue(readme.contains("`\(s)`"), "\(s) missing from demo/README.md") }
     }
