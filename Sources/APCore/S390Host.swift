@@ -8,6 +8,9 @@ public final class S390Host: @unchecked Sendable {
     public let name: String
     private let lock = NSLock()
     private var state: HostState
+    /// Counts the updates that changed something (under the lock): what
+    /// was derived from the state stays right while it stands still.
+    private var generation: UInt64 = 0
     private let bootTime = DispatchTime.now().uptimeNanoseconds
     private var observers: [@Sendable ([ModelChange]) -> Void] = []
     /// Called with the lock held, with every change in order and the state it left.
@@ -63,6 +66,21 @@ public final class S390Host: @unchecked Sendable {
         return try body(state)
     }
 
+    /// Reads the state under the lock with its generation, which changes
+    /// with every update that recorded a change.
+    public func readWithGeneration<T>(_ body: (HostState, UInt64) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(state, generation)
+    }
+
+    /// The current generation (see `readWithGeneration`).
+    public var currentGeneration: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return generation
+    }
+
     /// Changes the state under the lock; the recorded changes are delivered to
     /// the observers after the lock is released, whether `body` succeeded or not
     /// (a refused write may still have logged).
@@ -87,6 +105,7 @@ public final class S390Host: @unchecked Sendable {
             }
             let changes = state.changes
             state.changes.removeAll(keepingCapacity: true)
+            if !changes.isEmpty { generation &+= 1 }
             if !changes.isEmpty { for o in orderedObservers { o(changes, state) } }
             let nextScan = state.bus.nextScanAt
             lock.unlock()

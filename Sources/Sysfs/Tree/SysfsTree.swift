@@ -1,6 +1,7 @@
 import APCore
 import Foundation
 import SystemPackage
+import Synchronization
 
 /// The emulated /sys of one host, served as a `VirtualFileSystem`: every
 /// path is resolved against the live model, attributes call their
@@ -26,8 +27,70 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
         path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
     }
 
+    /// Directories resolved since the host last changed, by path: a lookup
+    /// walks one component from its parent instead of from the root.
+    /// Cleared on any change (the nodes were built from that state) and
+    /// when full, so a walk of a large tree keeps little.
+    private struct DirectoryCache {
+        var generation: UInt64 = .max
+        var directories: [String: SysfsDirectory] = [:]
+    }
+    private let cache = Mutex(DirectoryCache())
+    private static let cachedDirectoryLimit = 4096
+
     /// The node at `path`, or ENOENT / ENOTDIR.
     public func resolve(_ path: String) -> Result<SysfsNode, Errno> {
+        let generation = host.currentGeneration
+        var names = Self.components(path)
+        // The deepest cached directory on the way.
+        var prefix = path == "/" ? "/" : path
+        var start: SysfsDirectory?
+        var consumed = names.count
+        cache.withLock { c in
+            if c.generation != generation {
+                c.generation = generation
+                c.directories.removeAll(keepingCapacity: true)
+            }
+            while true {
+                if let d = c.directories[prefix] { start = d; return }
+                if prefix == "/" || consumed == 0 { return }
+                consumed -= 1
+                prefix = TreePath.parent(prefix)
+            }
+        }
+        var node: SysfsNode
+        var at: String
+        if let start {
+            node = .directory(start)
+            at = prefix
+            names = Array(names[consumed...])
+        } else {
+            let (state, built) = host.readWithGeneration { ($0, $1) }
+            guard built == generation else { return resolveUncached(path) }
+            node = .directory(SysfsLayout.root(host, state))
+            at = "/"
+        }
+        var fresh: [(String, SysfsDirectory)] = []
+        if start == nil, case .directory(let root) = node { fresh.append(("/", root)) }
+        for name in names {
+            guard case .directory(let dir) = node else { return .failure(.notDirectory) }
+            guard let next = dir.child(name) else { return .failure(.noSuchFileOrDirectory) }
+            node = next
+            at = TreePath.join(at, name)
+            if case .directory(let d) = next { fresh.append((at, d)) }
+        }
+        if !fresh.isEmpty {
+            cache.withLock { c in
+                guard c.generation == generation else { return }
+                if c.directories.count + fresh.count > Self.cachedDirectoryLimit { c.directories.removeAll(keepingCapacity: true) }
+                for (p, d) in fresh { c.directories[p] = d }
+            }
+        }
+        return .success(node)
+    }
+
+    /// A walk from the root of a fresh copy of the state.
+    private func resolveUncached(_ path: String) -> Result<SysfsNode, Errno> {
         let state = host.read { $0 }
         var node = SysfsNode.directory(SysfsLayout.root(host, state))
         for name in Self.components(path) {
