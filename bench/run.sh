@@ -29,14 +29,15 @@ start() { # name mode [topology]
     for _ in $(seq 600); do [[ -s $WORK/$1.ready ]] && break; sleep 0.01; done
     echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$WORK/$1.ms"
 }
-start off off; start names names; start pages pages
+start off off; start names names; start pages pages; start noopen no-open
 start large names demo/topologies/large.yaml
 echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "command: bench/run.sh $ROUNDS $N ($(date -u +%F))"
 echo
-python3 - "$ROUNDS" "$N" "$WORK" "$SIM" <<'PY'
+LARGE_PID=${PIDS[4]}
+python3 - "$ROUNDS" "$N" "$WORK" "$SIM" "$LARGE_PID" <<'PY'
 import os, sys, time, statistics, subprocess, tempfile
-rounds, n, work, sim = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rounds, n, work, sim, large_pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def reads(path, k=n):
     t = time.perf_counter()
     for _ in range(k):
@@ -67,6 +68,22 @@ for _ in range({n}):
     fd = os.open('/sys/bus/ap/apmask', os.O_RDONLY); os.read(fd, 4096); os.close(fd)
 print({n} / (time.perf_counter() - t))
 """)
+# A kernel sysfs attribute write that touches nothing of the machine: the
+# ifalias of the loopback device of a network namespace of our own, through
+# a sysfs mounted in a private mount namespace.
+kwrite = work + "/kernel-write.py"
+open(kwrite, "w").write(f"""import os, sys, time
+p = sys.argv[1]
+t = time.perf_counter()
+for i in range({n // 2}):
+    fd = os.open(p, os.O_WRONLY); os.write(fd, b'a' if i % 2 else b'b'); os.close(fd)
+print({n // 2} / (time.perf_counter() - t))
+""")
+os.mkdir(work + "/netns-sys")
+def kernel_writes():
+    return float(subprocess.run(["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c",
+        f"mount -t sysfs sysfs {work}/netns-sys && python3 {kwrite} {work}/netns-sys/class/net/lo/ifalias"],
+        check=True, capture_output=True, text=True).stdout)
 def umockdev_reads(): return float(subprocess.run(["umockdev-run", "--", "python3", umock], check=True, capture_output=True, text=True).stdout)
 # A tmpfs mirror of the large host's bus/ap/devices (same symlinks).
 large = work + "/large"
@@ -76,22 +93,28 @@ def ls(path): return runs(["ls", "-l", path], k=1)
 def find(path): return runs(["find", path], k=1)
 m = lambda mode: work + "/" + mode
 uuid = "62177883-f1bb-47f0-914d-32a22e3a8804"
-for mode in ["off", "names"]:
+for mode in ["off", "names", "noopen"]:
     open(m(mode) + "/bus/ap/apmask", "w").write("-5,-6")
     open(m(mode) + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create", "w").write(uuid)
 figures = {
     "open-read-close bus/ap/apmask, caches off": lambda: reads(m("off") + "/bus/ap/apmask"),
     "open-read-close bus/ap/apmask, names (default)": lambda: reads(m("names") + "/bus/ap/apmask"),
     "open-read-close bus/ap/apmask, pages": lambda: reads(m("pages") + "/bus/ap/apmask"),
+    "open-read-close bus/ap/apmask, no-open": lambda: reads(m("noopen") + "/bus/ap/apmask"),
     "open-read-close queue config, names": lambda: reads(m("names") + "/devices/ap/card05/05.0004/config"),
+    "open-read-close queue config, no-open": lambda: reads(m("noopen") + "/devices/ap/card05/05.0004/config"),
+    "open-read-close mdev matrix, no-open": lambda: reads(m("noopen") + f"/devices/vfio_ap/matrix/{uuid}/matrix"),
     "kernel sysfs attribute (" + kern + ")": lambda: reads(kern),
     "tmpfs file": lambda: reads(tmpfs),
     "umockdev test bed (LD_PRELOAD)": umockdev_reads,
     "stat bus/ap/devices/05.0004, caches off": lambda: stats(m("off") + "/bus/ap/devices/05.0004"),
     "stat bus/ap/devices/05.0004, names": lambda: stats(m("names") + "/bus/ap/devices/05.0004"),
+    "stat bus/ap/devices/05.0004, no-open": lambda: stats(m("noopen") + "/bus/ap/devices/05.0004"),
     "stat kernel /sys/bus/cpu/devices/cpu0": lambda: stats("/sys/bus/cpu/devices/cpu0"),
     "write assign/unassign_domain, caches off": lambda: writes(m("off") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
     "write assign/unassign_domain, names": lambda: writes(m("names") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
+    "write assign/unassign_domain, no-open": lambda: writes(m("noopen") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
+    "write kernel sysfs attribute (ifalias of a private netns's lo)": kernel_writes,
     "write tmpfs file": lambda: writes(tmpfs, [b"1", b"0"]),
     "exec -- true (s)": lambda: 1 / runs([sim, "exec", "--", "true"]),
     "umockdev-run -- true (s)": lambda: 1 / runs(["umockdev-run", "--", "true"]),
@@ -113,11 +136,26 @@ for k, v in med.items():
         ratio = f"{(1 / v) / (1 / med[ref]):.2f}x the time of {ref[:-4]}" if ref else ""
         print(f"| {k[:-4]} | {1 / v:.3f} s | {ratio} |")
     elif k.startswith("write"):
-        print(f"| {k} | {v:,.0f}/s | {v / med['write tmpfs file']:.3f}x tmpfs |")
+        kw = med["write kernel sysfs attribute (ifalias of a private netns's lo)"]
+        print(f"| {k} | {v:,.0f}/s | {v / kw:.3f}x kernel sysfs write, {v / med['write tmpfs file']:.3f}x tmpfs |")
     elif k.startswith("stat"):
         print(f"| {k} | {v:,.0f}/s | {v / med['stat kernel /sys/bus/cpu/devices/cpu0']:.3f}x kernel sysfs |")
     else:
         print(f"| {k} | {v:,.0f}/s | {v / kernel_read:.3f}x kernel sysfs, {v / umd:.3f}x umockdev |")
-for mode in ["off", "names", "pages", "large"]:
+for mode in ["off", "names", "pages", "noopen", "large"]:
     print(f"| mount ready, {mode} host | {open(work + '/' + mode + '.ms').read().strip()} ms | |")
+# Once, at the end: a walk of the whole large tree, the server's memory
+# before and after it, and an mdev removal after it.
+def rss(): return next(int(l.split()[1]) for l in open(f"/proc/{large_pid}/status") if l.startswith("VmRSS")) / 1024
+before = rss()
+t = time.perf_counter(); entries = subprocess.run(["find", large], check=True, capture_output=True).stdout.count(b"\n")
+walk = time.perf_counter() - t
+after = rss()
+big = "aaaaaaaa-0000-4000-8000-000000000001"
+open(large + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create", "w").write(big)
+t = time.perf_counter(); open(large + f"/devices/vfio_ap/matrix/{big}/remove", "w").write("1")
+removal = (time.perf_counter() - t) * 1000
+print(f"| find of the large tree ({entries:,} entries) | {walk:.2f} s | |")
+print(f"| large host's resident memory, before / after the find | {before:.0f} / {after:.0f} MiB | |")
+print(f"| echo 1 > remove after the find | {removal:.2f} ms | |")
 PY

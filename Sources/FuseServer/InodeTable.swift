@@ -1,5 +1,5 @@
+import Foundation
 import Sysfs
-import Synchronization
 
 /// Maps FUSE inode numbers to tree paths and back.
 ///
@@ -10,7 +10,7 @@ import Synchronization
 /// a new `kernfs_node` gets a new `kernfs_ino`. Only inodes the kernel
 /// holds (lookup count > 0) are stored; a node is kept while the kernel
 /// references it, and its number lives as long as its tree node.
-final class InodeTable: Sendable {
+final class InodeTable: @unchecked Sendable {
     static let rootInode: UInt64 = 1
 
     struct Node {
@@ -38,37 +38,45 @@ final class InodeTable: Sendable {
         var nextFallback: UInt64 = 2
     }
 
-    private let storage: Mutex<Storage>
+    // NSLock, not Synchronization's Mutex: Thread Sanitizer sees only the former.
+    private var storage: Storage
+    private let lock = NSLock()
 
     init() {
         var storage = Storage()
         storage.nodes[Self.rootInode] = Node(path: "/", type: .directory, lookups: 1,
                                              attached: true, lastStat: nil)
         storage.byPath["/"] = Self.rootInode
-        self.storage = Mutex(storage)
+        self.storage = storage
+    }
+
+    private func withLock<T>(_ body: (inout Storage) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&storage)
     }
 
     /// The node for `inode`, if the kernel may still use it.
     func node(_ inode: UInt64) -> Node? {
-        storage.withLock { $0.nodes[inode] }
+        withLock { $0.nodes[inode] }
     }
 
     /// The inode currently bound to `path`, if any.
     func inode(ofPath path: String) -> UInt64? {
-        storage.withLock { $0.byPath[path] }
+        withLock { $0.byPath[path] }
     }
 
     /// The number `path` has or will get when looked up (readdir's d_ino),
     /// without binding it.
     func number(ofPath path: String) -> UInt64 {
-        storage.withLock { s in s.byPath[path] ?? Self.hashedNumber(path, s.incarnations[path] ?? 0) }
+        withLock { s in s.byPath[path] ?? Self.hashedNumber(path, s.incarnations[path] ?? 0) }
     }
 
     /// Binds `path` (of `type`) to an inode, allocating one if needed, and
     /// adds `lookups` to its lookup count. A bound inode of another type
     /// belongs to a node that has been replaced: it is detached first.
     func remember(_ path: String, type: NodeType, stat: NodeStat? = nil, lookups: UInt64) -> UInt64 {
-        storage.withLock { s in
+        withLock { s in
             if let inode = s.byPath[path], var node = s.nodes[inode] {
                 if node.type == type || inode == Self.rootInode {
                     node.lookups += lookups
@@ -92,14 +100,14 @@ final class InodeTable: Sendable {
 
     /// Records fresh attributes for a still-bound inode.
     func update(_ inode: UInt64, stat: NodeStat) {
-        storage.withLock { $0.nodes[inode]?.lastStat = stat }
+        withLock { $0.nodes[inode]?.lastStat = stat }
     }
 
     /// `forget`: drops `count` lookups; at zero the kernel holds the inode
     /// no more and it is dropped (its number stays its path's).
     func forget(_ inode: UInt64, count: UInt64) {
         guard inode != Self.rootInode else { return }
-        storage.withLock { s in
+        withLock { s in
             guard var node = s.nodes[inode] else { return }
             node.lookups -= min(count, node.lookups)
             if node.lookups > 0 {
@@ -116,7 +124,7 @@ final class InodeTable: Sendable {
     @discardableResult
     func detachSubtree(_ path: String) -> [UInt64] {
         guard path != "/" else { return [] }
-        return storage.withLock { s in
+        return withLock { s in
             // A removed path that was never bound still gets a new
             // incarnation: readdir may have shown its number.
             guard let inode = s.byPath[path] else {
@@ -131,15 +139,15 @@ final class InodeTable: Sendable {
 
     /// The bound paths strictly below `path`.
     func knownPaths(below path: String) -> [String] {
-        storage.withLock { s in Self.below(path, in: s) }
+        withLock { s in Self.below(path, in: s) }
     }
 
     /// The bound paths directly in `path`.
     func knownChildren(of path: String) -> [String] {
-        storage.withLock { s in Array(s.children[path] ?? []) }
+        withLock { s in Array(s.children[path] ?? []) }
     }
 
-    var count: Int { storage.withLock { $0.nodes.count } }
+    var count: Int { withLock { $0.nodes.count } }
 
     // MARK: - Storage helpers
 

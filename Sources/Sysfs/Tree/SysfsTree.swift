@@ -1,7 +1,6 @@
 import APCore
 import Foundation
 import SystemPackage
-import Synchronization
 
 /// The emulated /sys of one host, served as a `VirtualFileSystem`: every
 /// path is resolved against the live model, attributes call their
@@ -35,7 +34,9 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
         var generation: UInt64 = .max
         var directories: [String: SysfsDirectory] = [:]
     }
-    private let cache = Mutex(DirectoryCache())
+    // NSLock, not Synchronization's Mutex: Thread Sanitizer sees only the former.
+    private var cache = DirectoryCache()
+    private let cacheLock = NSLock()
     private static let cachedDirectoryLimit = 4096
 
     /// The node at `path`, or ENOENT / ENOTDIR.
@@ -46,7 +47,7 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
         var prefix = path == "/" ? "/" : path
         var start: SysfsDirectory?
         var consumed = names.count
-        cache.withLock { c in
+        withCache { c in
             if c.generation != generation {
                 c.generation = generation
                 c.directories.removeAll(keepingCapacity: true)
@@ -80,13 +81,19 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
             if case .directory(let d) = next { fresh.append((at, d)) }
         }
         if !fresh.isEmpty {
-            cache.withLock { c in
+            withCache { c in
                 guard c.generation == generation else { return }
                 if c.directories.count + fresh.count > Self.cachedDirectoryLimit { c.directories.removeAll(keepingCapacity: true) }
                 for (p, d) in fresh { c.directories[p] = d }
             }
         }
         return .success(node)
+    }
+
+    private func withCache(_ body: (inout DirectoryCache) -> Void) {
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        body(&cache)
     }
 
     /// A walk from the root of a fresh copy of the state.
