@@ -24,7 +24,7 @@ public struct Machine: Sendable, Equatable {
     /// word is 0 counts as static info, "QCI not supported" (ap_bus.c
     /// `ap_qci_info_is_available`): the masks read `not supported`,
     /// `features` reads `-`, and adapters 0-63 / domains 0-15 count as configured.
-    public var qciInfoValid: Bool { qciAvailable && !busFeatures.isEmpty }
+    public var qciInfoValid: Bool { qciAvailable && (apsc || apxa || qact || rc8a || apsb) }
 
     /// `ap_max_adapter_id`: QCI `na` with APXA (when non-zero), else 63.
     public var maxAdapterID: Int { qciInfoValid && apxa && maxAdapterIDField != 0 ? maxAdapterIDField : 63 }

@@ -28,6 +28,7 @@ public enum HostBuilder {
         s.hardware.config = APMatrix(adapters: APMask(ids: t.adapters.filter(\.inConfiguration).map(\.id)),
                                      domains: APMask(ids: t.usageDomains), controlDomains: APMask(ids: t.controlDomains))
 
+        s.queues.reserveCapacity(t.adapters.count * t.usageDomains.count)
         for spec in t.adapters {
             var a = Adapter(id: spec.id, hardwareInfo: spec.hardwareInfo)
             if !spec.configured { s.hardware.deconfigured.insert(spec.id) }
@@ -71,7 +72,7 @@ public enum HostBuilder {
             s.queues[o.apqn] = q
         }
         // ap_scan_domains: each queue device starts with what TAPQ answers.
-        for apqn in s.queues.keys {
+        for apqn in Array(s.queues.keys) {
             guard let tapq = s.tapq(apqn) else { continue }
             s.queues[apqn]?.config = !tapq.deconfigured
             s.queues[apqn]?.chkstop = tapq.checkstopped
