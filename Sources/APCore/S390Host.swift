@@ -11,7 +11,10 @@ public final class S390Host: @unchecked Sendable {
     /// Counts the updates that changed something (under the lock): what
     /// was derived from the state stays right while it stands still.
     private var generation: UInt64 = 0
-    private let bootTime = DispatchTime.now().uptimeNanoseconds
+    /// When the host booted, as a DispatchTime uptime value; a host resumed
+    /// from a state file "booted" `uptime` before it started (which may lie
+    /// before this machine's boot, hence the wrapping arithmetic).
+    private let bootTime: UInt64
     private var observers: [@Sendable ([ModelChange]) -> Void] = []
     /// Called with the lock held, with every change in order and the state it left.
     private var orderedObservers: [@Sendable ([ModelChange], HostState) -> Void] = []
@@ -37,11 +40,16 @@ public final class S390Host: @unchecked Sendable {
         scanTimer.cancel()
     }
 
-    public init(name: String, state: HostState) {
+    /// `uptime` is where the host's clock starts (nanoseconds since boot):
+    /// 0 for a host that boots now, the saved `now` for one resumed from a
+    /// state file, whose kernel log and timers go on from there.
+    public init(name: String, state: HostState, uptime: UInt64 = 0) {
         self.name = name
         self.state = state
-        let boot = bootTime
-        self.state.clock = { DispatchTime.now().uptimeNanoseconds - boot }
+        let boot = DispatchTime.now().uptimeNanoseconds &- uptime
+        bootTime = boot
+        self.state.now = max(state.now, uptime)
+        self.state.clock = { DispatchTime.now().uptimeNanoseconds &- boot }
         armScanTimer(at: state.bus.nextScanAt)
     }
 
@@ -87,7 +95,7 @@ public final class S390Host: @unchecked Sendable {
     @discardableResult
     public func update<T>(_ body: (inout HostState) throws -> T) rethrows -> T {
         lock.lock()
-        state.now = DispatchTime.now().uptimeNanoseconds - bootTime
+        state.now = DispatchTime.now().uptimeNanoseconds &- bootTime
         defer {
             // ap_check_bindings_complete: counts each time all queues are
             // bound again; only a binding change can change that, so the

@@ -1,6 +1,6 @@
 /// The host's kernel ring buffer: what `dmesg` prints.
-public struct KernelLog: Sendable, Equatable {
-    public struct Entry: Sendable, Equatable {
+public struct KernelLog: Sendable, Equatable, Codable {
+    public struct Entry: Sendable, Equatable, Codable {
         /// Nanoseconds since the host booted.
         public var timestamp: UInt64
         public var level: Level
@@ -12,7 +12,7 @@ public struct KernelLog: Sendable, Equatable {
         public var text: String
     }
 
-    public enum Level: Int, Sendable, Comparable {
+    public enum Level: Int, Sendable, Comparable, Codable {
         case emerg = 0, alert, crit, err, warning, notice, info, debug
         public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
     }
@@ -25,6 +25,17 @@ public struct KernelLog: Sendable, Equatable {
     public private(set) var dropped = 0
 
     public init() {}
+
+    /// A log as a state file kept it: `entries` are the ones still in the
+    /// ring, the first with sequence number `dropped`.
+    public init(entries: [Entry], dropped: Int, capacity: Int) {
+        self.entries = entries
+        self.dropped = dropped
+        self.capacity = capacity
+    }
+
+    /// The same log without its lines (the state file keeps them apart).
+    public var withoutEntries: KernelLog { KernelLog(entries: [], dropped: dropped, capacity: capacity) }
 
     public mutating func append(_ text: String, level: Level, facility: Int = 0, at timestamp: UInt64) {
         entries.append(Entry(timestamp: timestamp, level: level, facility: facility, text: text))

@@ -6,7 +6,7 @@
 /// devices and their `config`/`chkstop`) catches up at the next AP bus scan
 /// (ap_bus.c `ap_scan_bus`). The machine's adapters themselves are
 /// `HostState.adapters`, whether in the configuration or not.
-public struct APHardware: Sendable, Equatable {
+public struct APHardware: Sendable, Equatable, Codable {
     /// The masks QCI returns now (APM, AQM, ADM).
     public var config: APMatrix
     /// Adapters whose queues answer TAPQ with AP_RESPONSE_DECONFIGURED

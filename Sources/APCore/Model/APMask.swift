@@ -74,3 +74,33 @@ public struct APMask: Hashable, Sendable {
 
     public func intersects(_ other: APMask) -> Bool { !intersection(other).isEmpty }
 }
+
+extension APMask: Codable {
+    /// Persisted as the kernel prints it: `0x` and 64 hex digits.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let mask = APMask(kernelText: text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(text)' is not 0x and 64 hex digits")
+        }
+        self = mask
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(KernelFormat.mask(self))
+    }
+
+    /// `0x` and 64 hex digits, as `KernelFormat.mask` writes them.
+    init?(kernelText text: String) {
+        let digits = Array(text.utf8)
+        guard digits.count == 66, text.hasPrefix("0x") else { return nil }
+        var words: [UInt64] = []
+        for w in 0..<4 {
+            let start = 2 + w * 16
+            guard let word = UInt64(String(decoding: digits[start..<start + 16], as: UTF8.self), radix: 16) else { return nil }
+            words.append(word)
+        }
+        self.init(words: words)
+    }
+}

@@ -23,3 +23,40 @@ extension APQN: CustomStringConvertible {
     /// `%02lx.%04lx`, the queue device name and every log line's APQN.
     public var description: String { KernelFormat.apqn(self) }
 }
+
+extension APQN: Codable, CodingKeyRepresentable {
+    /// Persisted as its device name, `05.0004`, also as a dictionary key.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let q = APQN(deviceName: text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(text)' is not an APQN (xx.yyyy)")
+        }
+        self = q
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+
+    /// `xx.yyyy` in hex, as `KernelFormat.apqn` writes it.
+    public init?(deviceName: String) {
+        let parts = deviceName.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 4,
+              let card = Int(parts[0], radix: 16), let domain = Int(parts[1], radix: 16),
+              (0..<256).contains(card), (0..<256).contains(domain) else { return nil }
+        self.init(card: card, domain: domain)
+    }
+
+    public var codingKey: CodingKey { APQNKey(stringValue: description) }
+
+    public init?<T: CodingKey>(codingKey: T) { self.init(deviceName: codingKey.stringValue) }
+
+    private struct APQNKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}

@@ -1,7 +1,7 @@
 /// An AP adapter (crypto card) of the machine and, while the AP bus has
 /// one, its card device `cardXX`. The machine keeps its adapters when they
 /// leave the partition's configuration; only the card device goes.
-public struct Adapter: Sendable, Equatable {
+public struct Adapter: Sendable, Equatable, Codable {
     public var id: Int
     /// The AP bus has a card device for it (`ap_scan_adapter` made one and
     /// no scan has removed it since).
@@ -25,7 +25,7 @@ public struct Adapter: Sendable, Equatable {
     public var serialNumber: String
     /// EP11 only: `API_ordinalnr`, `FW_version` (major, minor), `op_modes`.
     public var ep11APIOrdinal: Int?
-    public var ep11FirmwareVersion: (major: Int, minor: Int)?
+    public var ep11FirmwareVersion: FirmwareVersion?
     public var ep11OperationModes: [String]
     /// zcrypt `load`.
     public var load: Int
@@ -48,14 +48,15 @@ public struct Adapter: Sendable, Equatable {
 
     /// What the card device shows (`ap_scan_adapter` keeps a masked copy).
     public var cardHardwareInfo: HardwareInfo { hardwareInfo.cardCopy }
+}
 
-    public static func == (a: Adapter, b: Adapter) -> Bool {
-        a.id == b.id && a.hardwareInfo == b.hardwareInfo && a.cardDevice == b.cardDevice && a.configured == b.configured
-            && a.checkstopped == b.checkstopped && a.zcryptOnline == b.zcryptOnline
-            && a.boundToCEX4Card == b.boundToCEX4Card && a.requestCount == b.requestCount
-            && a.serialNumber == b.serialNumber && a.ep11APIOrdinal == b.ep11APIOrdinal
-            && a.ep11FirmwareVersion?.major == b.ep11FirmwareVersion?.major
-            && a.ep11FirmwareVersion?.minor == b.ep11FirmwareVersion?.minor
-            && a.ep11OperationModes == b.ep11OperationModes && a.load == b.load
+/// An EP11 card's firmware version (`FW_version`: major, minor).
+public struct FirmwareVersion: Sendable, Equatable, Codable {
+    public var major: Int
+    public var minor: Int
+
+    public init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
     }
 }

@@ -1,5 +1,5 @@
 /// A simulated KVM guest (a QEMU process) that may hold one vfio_ap mdev.
-public struct Guest: Sendable, Equatable {
+public struct Guest: Sendable, Equatable, Codable {
     public var name: String
     /// The mdev the guest's vfio-ap device has open (VFIO open_device).
     public var mdev: String?
@@ -28,6 +28,6 @@ public struct Guest: Sendable, Equatable {
 }
 
 /// QEMU's vfio `enable-migration` property (ON_OFF_AUTO).
-public enum MigrationSetting: String, Sendable, CaseIterable {
+public enum MigrationSetting: String, Sendable, CaseIterable, Codable {
     case on, off, auto
 }

@@ -71,6 +71,23 @@ public struct HardwareInfo: Hashable, Sendable {
     public var maxMessageSize: Int { messageLengthUnits > 0 ? messageLengthUnits * 4096 : 12 * 1024 }
 }
 
+extension HardwareInfo: Codable {
+    /// Persisted as the `hwinfo` file prints it, `0x%016lx`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard text.hasPrefix("0x"), text.utf8.count == 18, let v = UInt64(text.dropFirst(2), radix: 16) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "'\(text)' is not 0x and 16 hex digits")
+        }
+        value = v
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(KernelFormat.hwinfo(value))
+    }
+}
+
 public enum APMode: String, Sendable, CaseIterable {
     case cca
     case accelerator = "accel"

@@ -1,7 +1,7 @@
 /// Everything the emulated s390 host knows: hardware, AP bus, vfio_ap matrix
 /// device, guests and kernel log. A value guarded by `S390Host`'s one lock, as
 /// `matrix_dev->mdevs_lock` guards the kernel's.
-public struct HostState: Sendable {
+public struct HostState: Sendable, Codable {
     public var machine: Machine
     public var bus: BusSettings
     /// The host's AP configuration from QCI as the kernel last fetched it
@@ -49,6 +49,20 @@ public struct HostState: Sendable {
     }
 
     public mutating func record(_ change: ModelChange) { changes.append(change) }
+
+    // MARK: - Persistence (StateStore)
+
+    /// Every stored property is persisted except these two: the clock is a
+    /// closure of the running process, and changes are drained before any
+    /// state is saved. A property added later must be listed in one place or
+    /// the other (StateStoreTests checks it with Mirror).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case machine, bus, hostConfig, hardware, adapters, queues, vfioFeatures, mdevs, maxMdevs, guests, log, now
+        case vfioConfigAdds
+    }
+
+    public static var persistedProperties: [String] { CodingKeys.allCases.map(\.rawValue) }
+    public static let transientProperties = ["clock", "changes"]
 
     // MARK: - Logging
 

@@ -1,6 +1,6 @@
 /// Machine-wide facts: the QCI (`struct ap_config_info`) facility flags and
 /// limits, and the AP bus settings that are not per device.
-public struct Machine: Sendable, Equatable {
+public struct Machine: Sendable, Equatable, Codable {
     /// Whether PQAP(QCI) is available; without it the `ap_*_mask` files read
     /// `not supported` and `features` reads `-`.
     public var qciAvailable = true
@@ -44,7 +44,7 @@ public struct Machine: Sendable, Equatable {
 }
 
 /// AP bus settings changed through /sys/bus/ap.
-public struct BusSettings: Sendable, Equatable {
+public struct BusSettings: Sendable, Equatable, Codable {
     public var apmask = APMask.allOnes
     public var aqmask = APMask.allOnes
     /// `ap_domain`: the default domain, -1 if none.

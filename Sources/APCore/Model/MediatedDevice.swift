@@ -1,5 +1,5 @@
 /// A vfio_ap mediated device (`struct ap_matrix_mdev`).
-public struct MediatedDevice: Sendable, Equatable {
+public struct MediatedDevice: Sendable, Equatable, Codable {
     /// Lower-case UUID, the device name (`%pUl`).
     public var uuid: String
     /// What userspace assigned: adapters, usage domains, control domains.
@@ -26,7 +26,7 @@ public struct MediatedDevice: Sendable, Equatable {
 }
 
 /// The three masks of an AP matrix (`struct ap_matrix`).
-public struct APMatrix: Sendable, Equatable {
+public struct APMatrix: Sendable, Equatable, Codable {
     public var adapters = APMask()
     public var domains = APMask()
     public var controlDomains = APMask()

@@ -26,4 +26,11 @@ public enum ModelChange: Hashable, Sendable {
     case announced(KernelEvent)
     /// Simulated guests started, stopped or changed.
     case guests
+    /// The machine's side of the AP configuration (`HostState.hardware`:
+    /// what QCI and TAPQ answer now), which no file shows until a bus scan
+    /// brings the kernel's view up to it: for persistence only.
+    case hardware
+    /// An open mdev's VFIO migration state (`mig_state`), which no sysfs
+    /// file shows: for persistence only.
+    case migrationState(String)
 }

@@ -1,5 +1,5 @@
 /// An AP queue device `XX.YYYY` below its card.
-public struct Queue: Sendable, Equatable {
+public struct Queue: Sendable, Hashable, Codable {
     public var apqn: APQN
     /// The live TAPQ GR2 value (queue `ap_functions`, `hwinfo`), including BS bits.
     public var hardwareInfo: HardwareInfo
@@ -62,7 +62,7 @@ extension Queue {
 }
 
 /// The AP drivers a queue or card device can be bound to.
-public enum QueueDriver: String, Sendable, CaseIterable {
+public enum QueueDriver: String, Sendable, CaseIterable, Codable {
     case cex4queue
     case vfioAP = "vfio_ap"
 
@@ -73,8 +73,8 @@ public enum QueueDriver: String, Sendable, CaseIterable {
 
 /// Master key registers shown by `mkvps` (zcrypt_cex4.c `cca_mkvps_show`,
 /// `ep11_mkvps_show`), keyed "AES NEW", "APKA CUR", "ASYM OLD", "WK CUR", ...
-public struct MasterKeyState: Sendable, Equatable {
-    public struct Register: Sendable, Equatable {
+public struct MasterKeyState: Sendable, Hashable, Codable {
+    public struct Register: Sendable, Hashable, Codable {
         /// `empty`/`partial`/`full` (CCA NEW), `invalid`/`valid` (CUR, OLD,
         /// WK CUR), `empty`/`uncommitted`/`committed` (WK NEW).
         public var state: String

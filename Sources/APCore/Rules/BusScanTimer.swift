@@ -16,7 +16,7 @@ final class BusScanTimer: @unchecked Sendable {
             armedFor = deadline
             timer?.cancel()
             let t = DispatchSource.makeTimerSource(queue: queue)
-            t.schedule(deadline: DispatchTime(uptimeNanoseconds: boot + deadline), leeway: .milliseconds(10))
+            t.schedule(deadline: DispatchTime(uptimeNanoseconds: boot &+ deadline), leeway: .milliseconds(10))
             // Off the timer's queue: the scan re-arms the timer.
             t.setEventHandler { DispatchQueue.global().async(execute: fire) }
             t.resume()

@@ -41,6 +41,20 @@ extension HostState {
         record(.guests)
     }
 
+    /// The VM is paused (STOP) or running.
+    public mutating func setGuestPaused(_ name: String, _ paused: Bool) {
+        guard guests[name] != nil else { return }
+        guests[name]?.paused = paused
+        record(.guests)
+    }
+
+    /// A line the guest's QEMU writes to its log.
+    public mutating func appendGuestLog(_ name: String, _ line: String) {
+        guard guests[name] != nil else { return }
+        guests[name]?.qemuLog.append(line)
+        record(.guests)
+    }
+
     public mutating func removeGuest(_ name: String) {
         if let uuid = guests[name]?.mdev { closeMdev(uuid) }
         guests[name] = nil

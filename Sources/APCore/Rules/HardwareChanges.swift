@@ -51,6 +51,7 @@ extension HostState {
                 throw HardwareChangeError("adapter \(KernelFormat.adapter(id)) is not in checkstop")
             }
         }
+        record(.hardware)
         if scan { rescanBus() }
     }
 

@@ -36,7 +36,7 @@ public enum HostBuilder {
             a.serialNumber = spec.serialNumber
             a.ep11APIOrdinal = spec.ep11APIOrdinal
             if let major = spec.ep11FirmwareMajor, let minor = spec.ep11FirmwareMinor {
-                a.ep11FirmwareVersion = (major, minor)
+                a.ep11FirmwareVersion = FirmwareVersion(major: major, minor: minor)
             }
             a.ep11OperationModes = spec.ep11OperationModes
             // ap_scan_adapter at boot: a card device for an adapter of the

@@ -1,6 +1,6 @@
 /// A host description: what the machine, its adapters and domains are, and
 /// what the user had already set up. Topologies are data (YAML or JSON).
-public struct Topology: Sendable, Equatable {
+public struct Topology: Sendable, Equatable, Codable {
     public var name: String
     public var machine = Machine()
     public var vfioFeatures = ["guest_matrix", "hotplug", "ap_config", "migratable"]
@@ -15,7 +15,7 @@ public struct Topology: Sendable, Equatable {
 
     public init(name: String) { self.name = name }
 
-    public struct AdapterSpec: Sendable, Equatable {
+    public struct AdapterSpec: Sendable, Equatable, Codable {
         public var id: Int
         public var hardwareInfo: HardwareInfo
         public var configured = true
@@ -35,7 +35,7 @@ public struct Topology: Sendable, Equatable {
         }
     }
 
-    public struct QueueSpec: Sendable, Equatable {
+    public struct QueueSpec: Sendable, Equatable, Codable {
         public var apqn: APQN
         public var hardwareInfo: HardwareInfo?
         public var bindState: Int?
@@ -46,7 +46,7 @@ public struct Topology: Sendable, Equatable {
         public init(apqn: APQN) { self.apqn = apqn }
     }
 
-    public struct MdevSpec: Sendable, Equatable {
+    public struct MdevSpec: Sendable, Equatable, Codable {
         public var uuid: String
         public var adapters: [Int] = []
         public var domains: [Int] = []

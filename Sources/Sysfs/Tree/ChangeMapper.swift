@@ -71,7 +71,7 @@ enum ChangeMapper {
                 }
             case .mdevType:
                 set.contentChanged.append("\(matrix)/mdev_supported_types/vfio_ap-passthrough/available_instances")
-            case .kernelLog, .guests, .announced:
+            case .kernelLog, .guests, .announced, .migrationState, .hardware:
                 break
             }
         }
