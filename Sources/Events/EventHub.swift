@@ -16,7 +16,10 @@ public final class EventHub: @unchecked Sendable {
     public private(set) var history: [UeventRecord] = []
     private let historyLimit = 10_000
 
-    public init(host: S390Host) {
+    /// `seqnum`: the last SEQNUM the host handed out (0 at boot; a resumed
+    /// host's state file keeps it).
+    public init(host: S390Host, seqnum: UInt64 = 0) {
+        builder = UeventBuilder(seqnum: seqnum)
         host.observeInOrder { [weak self] changes, state in
             self?.take(changes, state)
         }
@@ -36,6 +39,14 @@ public final class EventHub: @unchecked Sendable {
         lock.lock()
         sinks[id] = nil
         lock.unlock()
+    }
+
+    /// The last SEQNUM handed out. Read in an ordered observer registered
+    /// after this hub, it is the one the same change left.
+    public var seqnum: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return builder.seqnum
     }
 
     /// Waits until everything made so far has been handed to the sinks.

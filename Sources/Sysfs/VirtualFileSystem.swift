@@ -88,6 +88,21 @@ public struct NodeStat: Sendable, Equatable {
     }
 }
 
+/// What chmod/chown set on one node (nil: the node's default).
+public struct NodeOwnership: Sendable, Equatable {
+    public var path: String
+    public var mode: UInt16?
+    public var uid: UInt32?
+    public var gid: UInt32?
+
+    public init(path: String, mode: UInt16?, uid: UInt32?, gid: UInt32?) {
+        self.path = path
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+    }
+}
+
 public struct DirectoryEntry: Sendable, Equatable {
     public var name: String
     public var type: NodeType

@@ -10,6 +10,9 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     /// chmod/chown results, kept per node path as kernfs keeps iattrs.
     private var ownership: [String: (mode: UInt16?, uid: UInt32?, gid: UInt32?)] = [:]
     private let ownershipLock = NSLock()
+    /// Called after each chmod/chown, before it returns (the state file
+    /// saves it then).
+    public var ownershipChanged: (@Sendable () -> Void)?
 
     /// What one write() hands to store() at most (`kernfs_fop_write_iter`).
     public static let maxStoreBytes = 4096
@@ -211,7 +214,25 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
             if let gid { o.gid = gid }
             ownership[path] = o
             ownershipLock.unlock()
+            ownershipChanged?()
         }
+    }
+
+    /// Every node's chmod/chown, by path.
+    public var ownershipOverrides: [NodeOwnership] {
+        ownershipLock.lock()
+        defer { ownershipLock.unlock() }
+        return ownership.map { NodeOwnership(path: $0.key, mode: $0.value.mode, uid: $0.value.uid, gid: $0.value.gid) }
+    }
+
+    /// Puts back what a state file kept; entries for nodes that do not
+    /// exist (a node removed just before the file was saved) are dropped, as
+    /// kernfs drops iattrs with their node.
+    public func restoreOwnership(_ entries: [NodeOwnership]) {
+        let kept = entries.filter { if case .success = resolve($0.path) { return true } else { return false } }
+        ownershipLock.lock()
+        for e in kept { ownership[e.path] = (e.mode.map { $0 & 0o7777 }, e.uid, e.gid) }
+        ownershipLock.unlock()
     }
 
     private func ownershipOverride(_ path: String) -> (mode: UInt16?, uid: UInt32?, gid: UInt32?)? {
