@@ -49,6 +49,8 @@ public final class GuestManager: @unchecked Sendable {
 
     /// Starts a guest with one mdev: the VFIO open of that mdev. A second
     /// mdev for the same guest is refused EPERM (one KVM, one matrix mdev).
+    /// One update of the host: no one (a state file included) sees a guest
+    /// that started without its mdev.
     public func start(_ name: String, mdevs: [String], options: StartOptions = StartOptions()) throws {
         try host.update { s in
             if s.guests[name] != nil { throw GuestError.guestExists(name) }
@@ -62,26 +64,25 @@ public final class GuestManager: @unchecked Sendable {
                 s.removeGuest(name)
                 throw GuestError.migrationRequiredButUnsupported(u)
             }
-        }
-        for u in mdevs {
-            do {
-                try devices.open(u, guest: name)
-            } catch let e as Errno {
-                host.update { $0.removeGuest(name) }
-                for other in mdevs where other != u { devices.close(other) }
-                throw GuestError.open(u, e)
+            for u in mdevs {
+                do {
+                    try devices.open(u, guest: name, &s)
+                } catch let e as Errno {
+                    s.removeGuest(name)
+                    for other in mdevs where other != u { devices.close(other, &s) }
+                    throw GuestError.open(u, e)
+                }
             }
         }
     }
 
     /// Stops a guest: its QEMU exits and the mdev is closed.
     public func stop(_ name: String) throws {
-        let uuid = try host.read { s -> String? in
+        try host.update { s in
             guard let g = s.guests[name] else { throw GuestError.noSuchGuest(name) }
-            return g.mdev
+            if let uuid = g.mdev { devices.close(uuid, &s) }
+            s.removeGuest(name)
         }
-        if let uuid { devices.close(uuid) }
-        host.update { $0.removeGuest(name) }
     }
 
     /// QEMU's vfio-ap request notifier: unplug the device (device_del), which
@@ -96,25 +97,28 @@ public final class GuestManager: @unchecked Sendable {
 
     /// Pauses or resumes the VM; QEMU sets its vfio devices to STOP or
     /// RUNNING on every change (`vfio_vmstate_change`).
+    /// One update of the host: the device state and the run state change together.
     public func setPaused(_ name: String, _ paused: Bool) throws {
-        let g = try guest(name)
-        guard g.paused != paused else { return }
-        // With enable-migration=off vfio_migration_realize stops at the
-        // blocker: no run-state handler, no SETs.
-        if let u = g.mdev, g.migration != .off, (try? devices.migrationFlags(u)) != nil {
-            let target: MigrationState = paused ? .stop : .running
-            do { try devices.setState(u, target) } catch {
-                // vfio_migration_set_state_or_reset: log, reset, assume RUNNING.
-                let reason = (error as? Errno)?.kernelDescription ?? "\(error)"
-                appendLog(name, "qemu-system-s390x: \(u): Failed setting device state to \(target), err: \(reason). Recover state is ERROR. Resetting device")
-                try? devices.reset(u)
+        try host.update { s in
+            guard let g = s.guests[name] else { throw GuestError.noSuchGuest(name) }
+            guard g.paused != paused else { return }
+            // With enable-migration=off vfio_migration_realize stops at the
+            // blocker: no run-state handler, no SETs.
+            if let u = g.mdev, g.migration != .off, devices.hasMigrationDriver(u, s) {
+                let target: MigrationState = paused ? .stop : .running
+                do { try devices.setState(u, rawState: target.rawValue, &s) } catch {
+                    // vfio_migration_set_state_or_reset: log, reset, assume RUNNING.
+                    let reason = (error as? Errno)?.kernelDescription ?? "\(error)"
+                    s.appendGuestLog(name, "qemu-system-s390x: \(u): Failed setting device state to \(target), err: \(reason). Recover state is ERROR. Resetting device")
+                    try? devices.reset(u, &s)
+                }
             }
+            s.setGuestPaused(name, paused)
         }
-        host.update { $0.guests[name]?.paused = paused }
     }
 
     public func appendLog(_ name: String, _ line: String) {
-        host.update { s in s.guests[name]?.qemuLog.append(line) }
+        host.update { $0.appendGuestLog(name, line) }
     }
 
     public func guest(_ name: String) throws -> Guest {

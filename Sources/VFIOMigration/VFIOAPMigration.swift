@@ -16,7 +16,10 @@ public final class VFIOAPMigration: @unchecked Sendable {
     public private(set) var savingFile: MigrationFile?
     public private(set) var resumingFile: MigrationFile?
 
-    init(uuid: String) { self.uuid = uuid }
+    init(uuid: String, state: MigrationState = .running) {
+        self.uuid = uuid
+        self.state = state
+    }
 
     // MARK: - set_state (patch 05)
 

@@ -20,24 +20,49 @@ public final class VFIODeviceTable: @unchecked Sendable {
     // MARK: - open / close (vfio_ap_mdev_open_device / _close_device)
 
     public func open(_ uuid: String, guest: String) throws {
-        try host.update { s in
-            try s.openMdev(uuid, guest: guest)
-            // vfio_ap_init_migration_data: state RUNNING, flags STOP_COPY.
-            if Self.kernelSupportsMigration(s) { drivers[uuid] = VFIOAPMigration(uuid: uuid) }
-        }
+        try host.update { s in try open(uuid, guest: guest, &s) }
+    }
+
+    /// The same inside an update of the host (a guest starting with its mdev is one change).
+    func open(_ uuid: String, guest: String, _ s: inout HostState) throws {
+        try s.openMdev(uuid, guest: guest)
+        // vfio_ap_init_migration_data: state RUNNING, flags STOP_COPY.
+        if Self.kernelSupportsMigration(s) { drivers[uuid] = VFIOAPMigration(uuid: uuid) }
     }
 
     public func close(_ uuid: String) {
-        host.update { s in
-            drivers[uuid]?.releaseFiles()
-            drivers[uuid] = nil
-            userFiles[uuid] = nil
-            s.closeMdev(uuid)
-        }
+        host.update { s in close(uuid, &s) }
+    }
+
+    func close(_ uuid: String, _ s: inout HostState) {
+        drivers[uuid]?.releaseFiles()
+        drivers[uuid] = nil
+        userFiles[uuid] = nil
+        s.closeMdev(uuid)
     }
 
     public func isOpen(_ uuid: String) -> Bool {
         host.read { s in s.mdevIndex(uuid: uuid).map { s.mdevs[$0].guest != nil } ?? false }
+    }
+
+    // MARK: - persistence
+
+    /// Each open mdev's migration state (`mig_state`). Only with the host
+    /// lock held: from an ordered observer (`S390Host.observeInOrder`).
+    public func migrationStatesWhileLocked() -> [String: MigrationState] { drivers.mapValues(\.state) }
+
+    /// A host resumed from a state file: every mdev a guest has open gets
+    /// its migration driver back (`vfio_ap_init_migration_data` ran when it
+    /// was opened), in the state the file kept (RUNNING if it kept none).
+    /// The data files do not come back: they were open files of the
+    /// process that ended (docs/RELIABILITY.md).
+    public func restoreMigrationStates(_ states: [String: MigrationState]) {
+        host.read { s in
+            guard Self.kernelSupportsMigration(s) else { return }
+            for m in s.mdevs where m.guest != nil {
+                drivers[m.uuid] = VFIOAPMigration(uuid: m.uuid, state: states[m.uuid] ?? .running)
+            }
+        }
     }
 
     // MARK: - device features
@@ -71,13 +96,24 @@ public final class VFIODeviceTable: @unchecked Sendable {
     /// driver sees the number.
     @discardableResult
     public func setState(_ uuid: String, rawState: UInt32) throws -> Bool {
-        try host.update { s in
-            let d = try driver(uuid, s)
-            guard let file = try d.setState(rawTarget: rawState, &s) else { return false }
-            userFiles[uuid] = file
-            return true
-        }
+        try host.update { s in try setState(uuid, rawState: rawState, &s) }
     }
+
+    /// The same inside an update of the host.
+    @discardableResult
+    func setState(_ uuid: String, rawState: UInt32, _ s: inout HostState) throws -> Bool {
+        let d = try driver(uuid, s)
+        // Each arc taken counts, also when a later one fails.
+        let before = d.state
+        defer { if d.state != before { s.record(.migrationState(uuid)) } }
+        guard let file = try d.setState(rawTarget: rawState, &s) else { return false }
+        userFiles[uuid] = file
+        return true
+    }
+
+    /// Whether the open mdev has a migration driver (GET MIGRATION would
+    /// answer), inside an update of the host.
+    func hasMigrationDriver(_ uuid: String, _ s: HostState) -> Bool { (try? driver(uuid, s)) != nil }
 
     /// GET `VFIO_DEVICE_FEATURE_MIG_DATA_SIZE`.
     public func dataSize(_ uuid: String) throws -> UInt64 {
@@ -87,10 +123,12 @@ public final class VFIODeviceTable: @unchecked Sendable {
     /// `VFIO_DEVICE_RESET`: resets the queues; the v2 driver leaves its
     /// migration state as it is.
     public func reset(_ uuid: String) throws {
-        try host.update { s in
-            guard let i = s.mdevIndex(uuid: uuid), s.mdevs[i].guest != nil else { throw Errno.badFileDescriptor }
-            for q in s.mdevs[i].matrix.apqns where s.queues[q]?.driver == .vfioAP { s.resetQueue(q) }
-        }
+        try host.update { s in try reset(uuid, &s) }
+    }
+
+    func reset(_ uuid: String, _ s: inout HostState) throws {
+        guard let i = s.mdevIndex(uuid: uuid), s.mdevs[i].guest != nil else { throw Errno.badFileDescriptor }
+        for q in s.mdevs[i].matrix.apqns where s.queues[q]?.driver == .vfioAP { s.resetQueue(q) }
     }
 
     // MARK: - the data file
