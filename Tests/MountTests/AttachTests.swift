@@ -90,6 +90,6 @@ final class AttachTests: XCTestCase {
         XCTAssertTrue(r.stderr.hasPrefix("vfio-ap-sim: no host 'nosuch' to attach to: cannot reach the host at \(root)/nosuch.sock: "), r.stderr)
         let both = try ProcessRunner.run([Simulator.binary, "exec", "--host", "x", "--name", "y", "--", "/bin/true"], timeout: 15)
         XCTAssertEqual(both.status, 64)
-        XCTAssertTrue(both.stderr.contains("--host attaches to a running host: it takes no --topology or --name"), both.stderr)
+        XCTAssertTrue(both.stderr.contains("--host attaches to a running host: it takes no --topology, --name or --state"), both.stderr)
     }
 }

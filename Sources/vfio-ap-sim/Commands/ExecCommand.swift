@@ -1,6 +1,7 @@
 import APCore
 import ArgumentParser
 import Foundation
+import StateStore
 
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +24,7 @@ struct ExecCommand: ParsableCommand {
             """)
 
     @OptionGroup var topologyOptions: TopologyOptions
+    @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .long, help: ArgumentHelp("The host's name (default: the topology's name and six random hex digits).", valueName: "name"))
     var name: String?
@@ -47,8 +49,8 @@ struct ExecCommand: ParsableCommand {
 
     func validate() throws {
         if ExecCommand.strip(command).isEmpty { throw ValidationError("a command to run is needed: vfio-ap-sim exec -- COMMAND [ARGS...]") }
-        if host != nil && (topologyOptions.topology != nil || name != nil) {
-            throw ValidationError("--host attaches to a running host: it takes no --topology or --name")
+        if host != nil && (topologyOptions.topology != nil || name != nil || stateOptions.state != nil) {
+            throw ValidationError("--host attaches to a running host: it takes no --topology, --name or --state")
         }
     }
 
@@ -73,15 +75,24 @@ struct ExecCommand: ParsableCommand {
             inner = ["--attach", socket, "--name", host, "--tree", tree]
         } else {
             let hostName: String
+            var state: StateFile?
             do {
                 if let name { try ControlPaths.checkName(name, source: "--name") }
-                let t = try topologyOptions.load()
-                // The host's socket is in exec's own scratch directory.
-                hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: nil)
-                _ = try topologyOptions.boot(t, name: hostName)
+                // A state file is checked here too (the inner side locks and uses it).
+                state = stateOptions.state.map { StateFile(path: $0) }
+                if let state, let (header, _) = try HostStart.checked(state, topologyOptions) {
+                    hostName = name ?? header.host
+                    try ControlPaths.checkName(hostName, source: "the host name in \(state.path)")
+                } else {
+                    let t = try topologyOptions.load()
+                    // The host's socket is in exec's own scratch directory.
+                    hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: nil)
+                    _ = try topologyOptions.boot(t, name: hostName)
+                }
             } catch { fail("\(error)") }
             inner = ["--name", hostName, "--kernel-cache", kernelCache.rawValue]
             if let t = topologyOptions.topology { inner += ["--topology", t] }
+            if let state { inner += ["--state", state.path] }
         }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {

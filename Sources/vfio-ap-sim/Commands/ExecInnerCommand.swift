@@ -11,6 +11,7 @@ struct ExecInnerCommand: ParsableCommand {
         commandName: "__exec-inner", abstract: "(internal) the namespace side of exec.", shouldDisplay: false)
 
     @OptionGroup var topologyOptions: TopologyOptions
+    @OptionGroup var stateOptions: StateOptions
     @Option var name: String?
     @Option var sys: SysLayout = .overlay
     @Flag var hostNetwork = false
@@ -45,8 +46,13 @@ struct ExecInnerCommand: ParsableCommand {
 
     /// exec's own host: served here, in the namespace, until the command ends.
     private func runOwnHost() -> Never {
-        let host: S390Host
-        do { host = try topologyOptions.boot(name: name) } catch { fail("\(error)") }
+        let start: HostStart
+        do {
+            start = try HostStart.prepare(topologyOptions, name: name, state: stateOptions.state) { t in
+                HostNames.unique(base: t.name, runtimeDirectory: nil)
+            }
+        } catch { fail("\(error)") }
+        let host = start.host
         let scratch = makeScratch()
         // Mounted in the scratch directory in both layouts, and laid over
         // /sys only once it serves: this process's own threads read /sys
@@ -55,7 +61,7 @@ struct ExecInnerCommand: ParsableCommand {
         // the session has answered INIT waits for it, forever when it comes
         // from the thread that is about to serve.
         let tree = scratch + "/emulated"
-        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache)
+        let server = HostServer(start, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache)
         let kmsg = KmsgDevice(host: host)
         func cleanUp() {
             // The overlay's binds of the FUSE tree would keep its connection alive.
@@ -66,10 +72,12 @@ struct ExecInnerCommand: ParsableCommand {
             }
             server.mount.stop()
             server.control.stop()
+            server.finish()
             Self.sealSys()
             try? FileManager.default.removeItem(atPath: scratch)
         }
         do {
+            if let p = start.persistence { try server.persist(p) }
             try Self.makeDirectory(tree)
             try server.control.start()
             try server.mount.start()

@@ -45,6 +45,7 @@ struct MountCommand: ParsableCommand {
             """)
 
     @OptionGroup var topologyOptions: TopologyOptions
+    @OptionGroup var stateOptions: StateOptions
 
     @Option(name: .long, help: ArgumentHelp("The host's name, for --host of other commands (default: the topology's name and six random hex digits, so hosts never collide).", valueName: "name"))
     var name: String?
@@ -64,23 +65,26 @@ struct MountCommand: ParsableCommand {
     func run() throws {
         BrokenPipes.ignore()
         let runtimeDirectory: String
-        let host: S390Host
+        let start: HostStart
         do {
             // A name is a file name in the runtime directory, never a path.
             if let name { try ControlPaths.checkName(name, source: "--name") }
             let runtime = try ControlPaths.runtimeDirectory(runtimeDir)
-            let t = try topologyOptions.load()
+            if stateOptions.state == nil { _ = try topologyOptions.load() }
             try runtime.prepareForServer()
             runtimeDirectory = runtime.path
-            host = try topologyOptions.boot(t, name: name ?? HostNames.unique(base: t.name, runtimeDirectory: runtimeDirectory))
+            start = try HostStart.prepare(topologyOptions, name: name, state: stateOptions.state) { t in
+                HostNames.unique(base: t.name, runtimeDirectory: runtime.path)
+            }
         } catch { fail("\(error)") }
         switch layout {
         case .emulated:
             // libfuse's handlers take the signals; they must get through.
             TerminationSignals.unblock()
             Self.recoverStaleMount(mountpoint)
-            let server = HostServer(host: host, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory, cache: kernelCache)
+            let server = HostServer(start, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory, cache: kernelCache)
             do {
+                if let p = start.persistence { try server.persist(p) }
                 try server.control.start()
                 try server.mount.mount()
             } catch {
@@ -89,7 +93,7 @@ struct MountCommand: ParsableCommand {
             }
             serve(server)
         case .overlay:
-            serveOverlay(host, runtimeDirectory: runtimeDirectory)
+            serveOverlay(start, runtimeDirectory: runtimeDirectory)
         }
     }
 
@@ -106,7 +110,10 @@ struct MountCommand: ParsableCommand {
 
     private func serve(_ server: HostServer) {
         ready(server)
-        defer { server.control.stop() }
+        defer {
+            server.control.stop()
+            server.finish()
+        }
         do { try server.mount.run() } catch { fail("\(error)") }
         // Removing libfuse's handlers set SIGPIPE back to its default; the
         // control socket still serves until the deferred stop.
@@ -116,7 +123,8 @@ struct MountCommand: ParsableCommand {
     /// The emulated tree is mounted in a scratch directory beside the
     /// control socket; MOUNTPOINT gets the overlay, which is detached before
     /// the FUSE mount goes (its binds would keep the connection alive).
-    private func serveOverlay(_ host: S390Host, runtimeDirectory: String) -> Never {
+    private func serveOverlay(_ start: HostStart, runtimeDirectory: String) -> Never {
+        let host = start.host
         let target: String
         do { target = try OverlayTarget.check(mountpoint) } catch { fail("\(error)") }
         // Signals are taken by sigwait below, in no other thread.
@@ -126,7 +134,7 @@ struct MountCommand: ParsableCommand {
         do {
             for d in [tree, staging] { try RuntimeDirectory.makeDirectories(d, what: "the directory") }
         } catch { fail("\(error)") }
-        let server = HostServer(host: host, mountpoint: tree, runtimeDirectory: runtimeDirectory, servedAt: target,
+        let server = HostServer(start, mountpoint: tree, runtimeDirectory: runtimeDirectory, servedAt: target,
                                 cache: kernelCache)
         let stopHost = server.mount.willStop
         server.mount.willStop = {
@@ -134,6 +142,7 @@ struct MountCommand: ParsableCommand {
             stopHost?()
         }
         do {
+            if let p = start.persistence { try server.persist(p) }
             try server.control.start()
             try server.mount.mount()
             try server.mount.start()
@@ -148,6 +157,7 @@ struct MountCommand: ParsableCommand {
         TerminationSignals.wait(while: { server.mount.isMounted })
         server.mount.stop()
         server.control.stop()
+        server.finish()
         try? FileManager.default.removeItem(atPath: scratch)
         Foundation.exit(0)
     }
