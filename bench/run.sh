@@ -19,10 +19,11 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-start() { # name mode [topology]
+start() { # name mode [topology] [state]
     mkdir -p "$WORK/$1"
     local extra=()
     [[ -n ${3:-} ]] && extra=(--topology "$3")
+    [[ -n ${4:-} ]] && extra+=(--state "$WORK/$1.state")
     local t0; t0=$(date +%s%N)
     "$SIM" mount --name "$1" --kernel-cache "$2" "${extra[@]}" "$WORK/$1" > "$WORK/$1.ready" &
     PIDS+=($!)
@@ -31,6 +32,7 @@ start() { # name mode [topology]
 }
 start off off; start names names; start pages pages; start noopen no-open
 start large names demo/topologies/large.yaml
+start state names "" state; start largestate names demo/topologies/large.yaml state
 echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "command: bench/run.sh $ROUNDS $N ($(date -u +%F))"
 echo
@@ -51,6 +53,13 @@ def writes(path, values, k=n // 2):
     t = time.perf_counter()
     for i in range(k):
         fd = os.open(path, os.O_WRONLY); os.write(fd, values[i % 2]); os.close(fd)
+    return k / (time.perf_counter() - t)
+def toggles(mdev, k=n // 20):
+    # assign_domain then unassign_domain: every write changes the host (a save each).
+    paths = [mdev + "/assign_domain", mdev + "/unassign_domain"]
+    t = time.perf_counter()
+    for i in range(k):
+        fd = os.open(paths[i % 2], os.O_WRONLY); os.write(fd, b"4"); os.close(fd)
     return k / (time.perf_counter() - t)
 def runs(cmd, k=20):
     t = time.perf_counter()
@@ -93,7 +102,7 @@ def ls(path): return runs(["ls", "-l", path], k=1)
 def find(path): return runs(["find", path], k=1)
 m = lambda mode: work + "/" + mode
 uuid = "62177883-f1bb-47f0-914d-32a22e3a8804"
-for mode in ["off", "names", "noopen"]:
+for mode in ["off", "names", "noopen", "state", "largestate"]:
     open(m(mode) + "/bus/ap/apmask", "w").write("-5,-6")
     open(m(mode) + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create", "w").write(uuid)
 figures = {
@@ -115,6 +124,9 @@ figures = {
     "write assign/unassign_domain, names": lambda: writes(m("names") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
     "write assign/unassign_domain, no-open": lambda: writes(m("noopen") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
     "write kernel sysfs attribute (ifalias of a private netns's lo)": kernel_writes,
+    "write assign then unassign_domain, names": lambda: toggles(m("names") + f"/devices/vfio_ap/matrix/{uuid}"),
+    "write assign then unassign_domain, --state (a save each)": lambda: toggles(m("state") + f"/devices/vfio_ap/matrix/{uuid}"),
+    "write assign then unassign_domain, 65,536-queue host, --state": lambda: toggles(m("largestate") + f"/devices/vfio_ap/matrix/{uuid}"),
     "write tmpfs file": lambda: writes(tmpfs, [b"1", b"0"]),
     "exec -- true (s)": lambda: 1 / runs([sim, "exec", "--", "true"]),
     "umockdev-run -- true (s)": lambda: 1 / runs(["umockdev-run", "--", "true"]),
@@ -142,7 +154,7 @@ for k, v in med.items():
         print(f"| {k} | {v:,.0f}/s | {v / med['stat kernel /sys/bus/cpu/devices/cpu0']:.3f}x kernel sysfs |")
     else:
         print(f"| {k} | {v:,.0f}/s | {v / kernel_read:.3f}x kernel sysfs, {v / umd:.3f}x umockdev |")
-for mode in ["off", "names", "pages", "noopen", "large"]:
+for mode in ["off", "names", "pages", "noopen", "large", "state", "largestate"]:
     print(f"| mount ready, {mode} host | {open(work + '/' + mode + '.ms').read().strip()} ms | |")
 # Once, at the end: a walk of the whole large tree, the server's memory
 # before and after it, and an mdev removal after it.
