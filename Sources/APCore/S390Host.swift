@@ -129,8 +129,13 @@ public final class S390Host: @unchecked Sendable {
     /// `echo 1 > remove`: mdev_device_remove → vfio_ap_mdev_remove →
     /// `vfio_unregister_group_dev`, which blocks while a guest has the mdev
     /// open, relaying a device request at once and every 10 seconds after.
-    public func removeMdev(uuid: String) throws {
+    /// The first wait is interruptible: a signal for the writer (`task`)
+    /// logs that it is blocked, a request goes out again, and from then on
+    /// the writer waits uninterruptibly (a killed writer stays until the
+    /// device is released).
+    public func removeMdev(uuid: String, task: WritingTask? = nil) throws {
         var count = 0
+        var interrupted = false
         while true {
             let held = try update { s -> Bool in
                 guard let i = s.mdevIndex(uuid: uuid) else { throw Errno.noDevice }
@@ -145,14 +150,28 @@ public final class S390Host: @unchecked Sendable {
             deviceRequestHandler?(uuid, count)
             count += 1
             let deadline = Date().addingTimeInterval(deviceRequestInterval)
+            let watched = interrupted ? nil : task
+            var signalled = false
             changed.lock()
             while !shuttingDown, read({ s in s.mdevIndex(uuid: uuid).map { s.mdevs[$0].guest != nil } ?? false }),
                   Date() < deadline {
-                _ = changed.wait(until: deadline)
+                if let watched, watched.signalPending() {
+                    signalled = true
+                    break
+                }
+                // A signal is a flag to look at, not a wake-up: while one
+                // may come, look every 100 ms.
+                _ = changed.wait(until: watched == nil ? deadline : min(deadline, Date().addingTimeInterval(0.1)))
             }
             let giveUp = shuttingDown
             changed.unlock()
             if giveUp { throw Errno.noDevice }
+            if signalled, let task {
+                interrupted = true
+                update {
+                    $0.logMdev(.warning, uuid, "Device is currently in use, task \"\(task.command())\" (\(task.pid)) blocked until device is released")
+                }
+            }
         }
     }
 

@@ -178,11 +178,12 @@ final class RequestHandler: @unchecked Sendable {
             return
         }
         let bytes = [UInt8](data)
+        let writer = Self.writer(req)
         // A buffered write that fills the page leaves it up to date with
         // the written bytes: stale, to be invalidated like served text.
         if openLess && bytes.count >= 4096 { invalidator.pagesServed(inode) }
         invalidator.deferring(forInode: inode, pagesLocked: openLess) {
-            switch fileSystem.store(path, bytes) {
+            switch fileSystem.store(path, bytes, writer: writer) {
             case .success(let count): _ = fuse_reply_write(req, max(0, count))
             case .failure(let error): reply(req, error)
             }
@@ -207,6 +208,17 @@ final class RequestHandler: @unchecked Sendable {
                 reply(req, error)
             }
         }
+    }
+
+    /// Who sent the request: the pid FUSE passes, its comm from /proc, and
+    /// whether the kernel has sent FUSE_INTERRUPT for it (the writer got a
+    /// signal; a SIGKILLed writer still waits for our reply).
+    static func writer(_ req: fuse_req_t?) -> Writer {
+        let pid = fuse_req_ctx(req)?.pointee.pid ?? 0
+        let request = RequestReference(req)
+        return Writer(pid: Int32(pid),
+                      command: { ProcessName.command(of: Int32(pid)) },
+                      signalPending: { fuse_req_interrupted(request.req) != 0 })
     }
 
     /// Only SEEK_DATA/SEEK_HOLE get here; answered like

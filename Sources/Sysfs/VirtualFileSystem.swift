@@ -36,6 +36,11 @@ public protocol VirtualFileSystem: AnyObject, Sendable {
     /// write() returns.
     func store(_ path: String, _ data: [UInt8]) -> Result<Int, Errno>
 
+    /// The same for a write by `writer`, whom a blocking store may name
+    /// and whose signals it may see (`current` in the kernel). By default
+    /// the writer is not looked at.
+    func store(_ path: String, _ data: [UInt8], writer: Writer) -> Result<Int, Errno>
+
     /// chmod/chown: stored on the node, as `kernfs_iop_setattr` does.
     func setOwnership(_ path: String, mode: UInt16?, uid: UInt32?, gid: UInt32?) -> Result<Void, Errno>
 
@@ -52,6 +57,24 @@ extension VirtualFileSystem {
             if case .success(let st) = stat(TreePath.join(path, name)) { result[name] = st }
         }
         return result
+    }
+
+    public func store(_ path: String, _ data: [UInt8], writer: Writer) -> Result<Int, Errno> { store(path, data) }
+}
+
+/// The process a write comes from, as the front end knows it (FUSE passes
+/// the writer's pid with each request and tells of its signals).
+public struct Writer: Sendable {
+    public let pid: Int32
+    /// Its command name (`comm`), looked up only when needed.
+    public let command: @Sendable () -> String
+    /// Whether a signal has come for it since the write began.
+    public let signalPending: @Sendable () -> Bool
+
+    public init(pid: Int32, command: @escaping @Sendable () -> String, signalPending: @escaping @Sendable () -> Bool) {
+        self.pid = pid
+        self.command = command
+        self.signalPending = signalPending
     }
 }
 

@@ -89,7 +89,7 @@ enum MdevDirectory {
                 do { v = try KernelParsers.kstrtoul(bytes) } catch { throw Errno.invalidArgument }
                 guard v != 0 else { return }
                 // Blocks while a guest holds the mdev, as the kernel does.
-                try host.removeMdev(uuid: uuid)
+                try host.removeMdev(uuid: uuid, task: CurrentTask.value)
             }),
             .link("mdev_type", "../mdev_supported_types/\(MatrixDirectory.typeName)"),
             .link("driver", "../../../../bus/mdev/drivers/vfio_ap_mdev"),

@@ -190,6 +190,18 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     }
 
     public func store(_ path: String, _ data: [UInt8]) -> Result<Int, Errno> {
+        store(path, data, task: nil)
+    }
+
+    public func store(_ path: String, _ data: [UInt8], writer: Writer) -> Result<Int, Errno> {
+        store(path, data, task: WritingTask(pid: writer.pid, command: writer.command, signalPending: writer.signalPending))
+    }
+
+    private func store(_ path: String, _ data: [UInt8], task: WritingTask?) -> Result<Int, Errno> {
+        CurrentTask.while(task) { storeNow(path, data) }
+    }
+
+    private func storeNow(_ path: String, _ data: [UInt8]) -> Result<Int, Errno> {
         resolve(path).flatMap { node in
             guard case .attribute(let a) = node else { return .failure(.isDirectory) }
             guard let store = a.store else { return .failure(.ioError) }
