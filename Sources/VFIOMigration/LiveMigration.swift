@@ -30,13 +30,78 @@ public struct LiveMigration {
         public var destinationKernelLog: [String] = []
     }
 
+    /// What has happened so far, for the recovery when a peer is lost.
+    private struct Progress {
+        var uuid: String?
+        var sourceWasPaused = true
+        var migration: MigrationSetting = .auto
+        var destinationStarted = false
+        var destinationRunning = false
+        var kernelLogBefore = 0
+    }
+
     public func run() throws -> Outcome {
         var out = Outcome()
+        var progress = Progress()
+        do {
+            return try run(&out, &progress)
+        } catch let lost as PeerUnreachable where lost.peer == ObjectIdentifier(destination) {
+            return lostDestination(out, progress)
+        } catch let lost as PeerUnreachable where lost.peer == ObjectIdentifier(source) {
+            return lostSource(out, progress)
+        }
+    }
+
+    /// The destination host went away (crashed, killed) mid-migration.
+    /// libvirt's job monitor sees its connection die
+    /// (`qemuMigrationAnyCompleted`: "Lost connection to destination
+    /// host"); QEMU's source migration fails, its notifier sets the device
+    /// RUNNING (STOP_COPY -> STOP -> RUNNING closes the stream) and libvirt
+    /// resumes the VM if it was running. Whatever the source cannot do
+    /// (it may be gone too) is skipped.
+    private func lostDestination(_ out: Outcome, _ p: Progress) -> Outcome {
+        var o = out
+        if let uuid = p.uuid {
+            if p.migration != .off { try? source.setState(uuid, .running) }
+            try? source.closeFile(uuid)
+        }
+        if !p.sourceWasPaused { try? source.setPaused(guest, false) }
+        o.succeeded = false
+        // The destination's logs went with it.
+        o.destinationQEMULog = []
+        o.destinationKernelLog = []
+        o.console = ["error: operation failed: Lost connection to destination host"]
+        return o
+    }
+
+    /// The source host went away mid-migration: virsh's connection to it
+    /// ends (libvirt's RPC: "End of file while reading data"); the
+    /// destination QEMU's incoming stream ends early ("load of migration
+    /// failed: Input/output error") and it exits, so its device is closed
+    /// and the destination libvirt drops the incoming domain. A destination
+    /// that already runs the guest keeps it.
+    private func lostSource(_ out: Outcome, _ p: Progress) -> Outcome {
+        var o = out
+        o.succeeded = false
+        o.console = ["error: End of file while reading data: Input/output error"]
+        guard p.destinationStarted, !p.destinationRunning else { return o }
+        let line = "qemu-system-s390x: load of migration failed: \(Errno.ioError.kernelDescription)"
+        try? destination.appendLog(guest, line)
+        o.destinationQEMULog += [line, "shutting down, reason=failed"]
+        if let uuid = p.uuid { try? destination.closeFile(uuid) }
+        try? destination.stopGuest(guest)
+        if let log = try? destination.kernelLog() { o.destinationKernelLog = Array(log.dropFirst(p.kernelLogBefore)) }
+        return o
+    }
+
+    private func run(_ out: inout Outcome, _ progress: inout Progress) throws -> Outcome {
         guard let info = try source.guestInfo(guest) else {
             out.console = ["error: failed to get domain '\(guest)'"]
             return out
         }
         let uuid = info.mdev
+        progress.sourceWasPaused = info.paused
+        progress.migration = info.migration
         // Begin phase on the source (qemuMigrationSrcIsAllowed): libvirt asks
         // QEMU for migration blockers (query-migrate blocked-reasons).
         if let uuid {
@@ -60,6 +125,7 @@ public struct LiveMigration {
             return out
         }
         let kernelLogBefore = try destination.kernelLog().count
+        progress.kernelLogBefore = kernelLogBefore
 
         // The destination QEMU starts with -incoming -S and realizes the device.
         var options = GuestManager.StartOptions()
@@ -68,6 +134,10 @@ public struct LiveMigration {
         if let uuid {
             do {
                 try destination.startGuest(guest, mdev: uuid, options: options)
+                progress.destinationStarted = true
+                progress.uuid = uuid
+            } catch let lost as PeerUnreachable {
+                throw lost
             } catch {
                 out.console = ["error: internal error: qemu unexpectedly closed the monitor: qemu-system-s390x: -device vfio-ap,sysfsdev=/sys/bus/mdev/devices/\(uuid): \(error)"]
                 return out
@@ -109,7 +179,7 @@ public struct LiveMigration {
         }
 
         guard let uuid else {
-            try finish(&out, uuid: nil, wasPaused: info.paused)
+            try finish(&out, &progress, uuid: nil, wasPaused: info.paused)
             return out
         }
 
@@ -166,18 +236,19 @@ public struct LiveMigration {
             offset = end
         }
         try destination.closeFile(uuid)
-        try finish(&out, uuid: uuid, wasPaused: info.paused)
+        try finish(&out, &progress, uuid: uuid, wasPaused: info.paused)
         return out
     }
 
     /// The destination VM starts (RESUMING -> STOP -> RUNNING) if the source
     /// was running, else it stays paused as it was; libvirt destroys the
     /// source domain.
-    private func finish(_ out: inout Outcome, uuid: String?, wasPaused: Bool) throws {
+    private func finish(_ out: inout Outcome, _ progress: inout Progress, uuid: String?, wasPaused: Bool) throws {
         if !wasPaused {
             try destination.setPaused(guest, false)
             if let uuid { try? destination.setState(uuid, .running) }
         }
+        progress.destinationRunning = true
         try source.stopGuest(guest)
         out.succeeded = true
     }

@@ -3,7 +3,7 @@ import SystemPackage
 
 /// One side of a live migration as libvirt and QEMU see it: a host with
 /// guests and the VFIO device features of their mdevs. Kernel refusals come
-/// back as `Errno`.
+/// back as `Errno`; a peer that cannot be reached throws `PeerUnreachable`.
 public protocol MigrationPeer: AnyObject {
     var hostName: String { get }
     /// The guest's mdev, migration setting and run state, or nil if there is no such guest.
@@ -21,6 +21,21 @@ public protocol MigrationPeer: AnyObject {
     func setPaused(_ name: String, _ paused: Bool) throws
     func appendLog(_ name: String, _ line: String) throws
     func kernelLog() throws -> [String]
+}
+
+/// A peer that stopped answering mid-migration: its host is gone (killed,
+/// crashed). Not a kernel refusal: the other side recovers on its own.
+public struct PeerUnreachable: Error, CustomStringConvertible {
+    /// Which peer object failed (`ObjectIdentifier(peer)`).
+    public let peer: ObjectIdentifier
+    public let reason: String
+
+    public init(_ peer: MigrationPeer, reason: String) {
+        self.peer = ObjectIdentifier(peer)
+        self.reason = reason
+    }
+
+    public var description: String { reason }
 }
 
 public struct GuestInfo: Equatable, Sendable {

@@ -3,9 +3,17 @@ import Glibc
 
 /// Sends one request line to a host's control socket. Neither connect()
 /// nor a read of the reply waits longer than the control timeout
-/// (`ControlTimeout`, 10 s): a host that stopped serving is reported, not
-/// waited for forever.
+/// (`ControlTimeout`, 10 s): a host that stopped serving is reported
+/// (`HostUnreachable`), not waited for forever. The host's own refusals
+/// (`ERR ...`) are `UserError`s.
 struct ControlClient {
+    /// No connection, no answer in time, or the connection ended before a
+    /// status line: the host is not there (any more).
+    struct HostUnreachable: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
     let socket: String
 
     static func address(_ path: String) throws -> sockaddr_un {
@@ -40,9 +48,9 @@ struct ControlClient {
         } while connected != 0 && errno == EINTR
         guard connected == 0 || errno == EISCONN else {
             if errno == EAGAIN || errno == EINPROGRESS {
-                throw UserError("cannot reach the host at \(socket): it did not accept the connection within \(ControlTimeout.describe(timeout))")
+                throw HostUnreachable("cannot reach the host at \(socket): it did not accept the connection within \(ControlTimeout.describe(timeout))")
             }
-            throw UserError("cannot reach the host at \(socket): \(String(cString: strerror(errno)))")
+            throw HostUnreachable("cannot reach the host at \(socket): \(String(cString: strerror(errno)))")
         }
         var line = Array((request + "\n").utf8)
         if let passing {
@@ -65,13 +73,13 @@ struct ControlClient {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                throw UserError("the host at \(socket) did not answer within \(ControlTimeout.describe(timeout))")
+                throw HostUnreachable("the host at \(socket) did not answer within \(ControlTimeout.describe(timeout))")
             }
             if n <= 0 { break }
             data += buffer[0..<n]
         }
         let text = String(decoding: data, as: UTF8.self)
-        guard let newline = text.firstIndex(of: "\n") else { throw UserError("no answer from the host at \(socket)") }
+        guard let newline = text.firstIndex(of: "\n") else { throw HostUnreachable("no answer from the host at \(socket)") }
         let status = text[..<newline]
         let body = String(text[text.index(after: newline)...])
         if status == "OK" { return body }

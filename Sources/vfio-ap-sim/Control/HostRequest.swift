@@ -20,5 +20,7 @@ func request(_ target: HostTarget, _ words: [String]) throws {
     } catch let e as UserError {
         let text = e.description.hasPrefix("errno=") ? String(e.description.drop { $0 != " " }.dropFirst()) : e.description
         fail(text)
+    } catch let e as ControlClient.HostUnreachable {
+        fail(e.description)
     }
 }

@@ -13,13 +13,20 @@ final class RemotePeer: MigrationPeer {
         self.client = client
     }
 
-    /// Sends a request; a kernel refusal comes back as its Errno.
+    /// Sends a request; a kernel refusal comes back as its Errno, a host
+    /// that is gone as `PeerUnreachable`.
     func send(_ words: String...) throws -> String {
+        try request(words.filter { !$0.isEmpty }.joined(separator: " "))
+    }
+
+    private func request(_ line: String) throws -> String {
         do {
-            return try client.send(words.filter { !$0.isEmpty }.joined(separator: " "))
+            return try client.send(line)
         } catch let e as UserError where e.description.hasPrefix("errno=") {
             let number = e.description.dropFirst(6).prefix { $0.isNumber }
             throw Errno(rawValue: Int32(number) ?? Errno.ioError.rawValue)
+        } catch let e as ControlClient.HostUnreachable {
+            throw PeerUnreachable(self, reason: "host '\(hostName)': \(e.description)")
         }
     }
 
@@ -58,7 +65,11 @@ final class RemotePeer: MigrationPeer {
         var words = ["guest", "start", name, mdev, "--migration", options.migration.rawValue]
         if options.paused { words.append("--paused") }
         if options.ignoreDeviceRequests { words.append("--ignore-requests") }
-        _ = try client.send(words.joined(separator: " "))
+        do {
+            _ = try client.send(words.joined(separator: " "))
+        } catch let e as ControlClient.HostUnreachable {
+            throw PeerUnreachable(self, reason: "host '\(hostName)': \(e.description)")
+        }
     }
     func stopGuest(_ name: String) throws { _ = try send("guest", "stop", name) }
     func setPaused(_ name: String, _ paused: Bool) throws { _ = try send("guest", paused ? "pause" : "resume", name) }

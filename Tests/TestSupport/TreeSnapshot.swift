@@ -1,44 +1,46 @@
 import Foundation
-import TestSupport
 
 /// The state of a quiet host as a client sees it, read through the mount
 /// (and `guest list` from the control socket), and the invariants of
 /// issue 10's load test checked on it.
-struct TreeSnapshot: Equatable {
-    struct Mdev: Equatable {
-        var adapters: Set<Int> = []
-        var domains: Set<Int> = []
-        var controlDomains: Set<Int> = []
-        var guestAdapters: Set<Int> = []
-        var guestDomains: Set<Int> = []
-        var guestControlDomains: Set<Int> = []
-        var apqns: [APQNName] {
+public struct TreeSnapshot: Equatable {
+    public struct Mdev: Equatable {
+        public var adapters: Set<Int> = []
+        public var domains: Set<Int> = []
+        public var controlDomains: Set<Int> = []
+        public var guestAdapters: Set<Int> = []
+        public var guestDomains: Set<Int> = []
+        public var apqns: [APQNName] {
             adapters.sorted().flatMap { a in domains.sorted().map { APQNName(card: a, domain: $0) } }
         }
     }
 
-    struct APQNName: Hashable, Comparable, CustomStringConvertible {
-        var card: Int
-        var domain: Int
-        var description: String { String(format: "%02x.%04x", card, domain) }
-        static func < (a: APQNName, b: APQNName) -> Bool { (a.card, a.domain) < (b.card, b.domain) }
+    public struct APQNName: Hashable, Comparable, CustomStringConvertible {
+        public var card: Int
+        public var domain: Int
+        public init(card: Int, domain: Int) {
+            self.card = card
+            self.domain = domain
+        }
+        public var description: String { String(format: "%02x.%04x", card, domain) }
+        public static func < (a: APQNName, b: APQNName) -> Bool { (a.card, a.domain) < (b.card, b.domain) }
     }
 
-    var mdevs: [String: Mdev] = [:]
-    var apmask: Set<Int> = []
-    var aqmask: Set<Int> = []
+    public var mdevs: [String: Mdev] = [:]
+    public var apmask: Set<Int> = []
+    public var aqmask: Set<Int> = []
     /// Queue device name -> bound driver (nil: none).
-    var drivers: [String: String?] = [:]
+    public var drivers: [String: String?] = [:]
     /// vfio_ap queue -> its `status`.
-    var status: [String: String] = [:]
-    var availableInstances = ""
-    var bindings = ""
+    public var status: [String: String] = [:]
+    public var availableInstances = ""
+    public var bindings = ""
     /// Guest name -> the mdev it holds (nil: none).
-    var guests: [String: String?] = [:]
+    public var guests: [String: String?] = [:]
 
     static let uuidPattern = #"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"#
 
-    init(mountpoint sys: String, guestList: String) throws {
+    public init(mountpoint sys: String, guestList: String) throws {
         func text(_ path: String) throws -> String { try String(contentsOfFile: sys + "/" + path, encoding: .utf8) }
         let matrix = "devices/vfio_ap/matrix"
         for name in try FileManager.default.contentsOfDirectory(atPath: sys + "/" + matrix)
@@ -93,10 +95,10 @@ struct TreeSnapshot: Equatable {
         return ids
     }
 
-    func reservedForHost(_ q: APQNName) -> Bool { apmask.contains(q.card) && aqmask.contains(q.domain) }
+    public func reservedForHost(_ q: APQNName) -> Bool { apmask.contains(q.card) && aqmask.contains(q.domain) }
 
     /// Every broken invariant, as readable lines (empty when all hold).
-    var violations: [String] {
+    public var violations: [String] {
         var out: [String] = []
         var owner: [APQNName: String] = [:]
         for (uuid, m) in mdevs.sorted(by: { $0.key < $1.key }) {
