@@ -1,12 +1,11 @@
 import CFuse
 import Foundation
-import Synchronization
 
 /// Routes libfuse's log through us so mount errors can quote libfuse's own
 /// reason ("bad mount point ...: No such file or directory"). Messages still
 /// go to stderr, as libfuse's default handler does.
 enum LibfuseLog {
-    private static let captured = Mutex<[String]?>(nil)
+    private static let captured = Locked<[String]?>(nil)
     private static let captureLock = NSLock()
     private static let installOnce: Void = {
         fuse_set_log_func { _, format, arguments in
