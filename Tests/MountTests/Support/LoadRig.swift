@@ -7,32 +7,13 @@ import XCTest
 /// domains 1-2 reserved for the host drivers, the rest for vfio_ap), the
 /// load workers (`LoadWorker`) run against it, and what the tests read back.
 final class LoadRig {
-    static let topology = """
-        name: load
-        machine:
-          facilities: [APSC, APXA, QACT, RC8A]
-          ap_max_adapter_id: 255
-          ap_max_domain_id: 255
-        adapters:
-          - {id: 0x01, type: CEX7, mode: cca}
-          - {id: 0x02, type: CEX7, mode: accel}
-          - {id: 0x03, type: CEX8, mode: cca}
-          - {id: 0x04, type: CEX8, mode: accel}
-        usage_domains: [1, 2, 3, 4]
-        control_domains: [1, 2, 3, 4]
-        ap_bus:
-          apmask: "0x60"
-          aqmask: "0x60"
-
-        """
-
     let host: MountFixture
     let script: String
 
     init(name: String) throws {
         host = try MountFixture(name: name)
         let topology = host.root + "/load.yaml"
-        try Self.topology.write(toFile: topology, atomically: true, encoding: .utf8)
+        try LoadTopology.yaml.write(toFile: topology, atomically: true, encoding: .utf8)
         script = host.root + "/worker.py"
         try LoadWorker.script.write(toFile: script, atomically: true, encoding: .utf8)
         try host.start(extraArguments: ["--topology", topology])

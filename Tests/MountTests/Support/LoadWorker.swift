@@ -1,3 +1,5 @@
+import TestSupport
+
 /// The client process of the load and kill tests: python3 doing random
 /// operations on a mounted host, the way scripts and tools do them, through
 /// the mount (write(2) to the attributes) and the control socket (guests,
@@ -10,7 +12,7 @@
 /// went away).
 enum LoadWorker {
     /// The mdev UUIDs the workers create, remove and assign to (shared by all).
-    static let uuids = (1...6).map { "00000000-0000-4000-8000-00000000000\($0)" }
+    static let uuids = LoadTopology.uuids
 
     static let script = """
         import errno, json, os, random, socket, sys
