@@ -41,10 +41,12 @@ for h in $harnesses; do
     FUZZ_SEED_DIR=$corpus ".build/debug/$h" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$artifacts/$h-" $dict "$corpus" > "$log" 2>&1 || status=$?
     runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 runs in \2 s/p' "$log" | tail -1)
+    # A run that stopped early (crash) has no "Done" line: its last count.
+    [ -n "$runs" ] || runs=$(sed -n 's/^#\([0-9][0-9]*\)[[:space:]].*/\1 runs/p' "$log" | tail -1)
     stats=$(grep -E '^#[0-9]+[[:space:]]+(DONE|NEW|REDUCE|pulse|INITED)' "$log" | tail -1 \
         | sed -n 's/.*\(cov: [0-9]*\) \(ft: [0-9]*\) \(corp: [0-9]*\/[0-9a-zA-Z]*\).*/\1 \2 \3/p')
     crashes=$(ls "$artifacts/$h-"* 2>/dev/null | wc -l)
-    if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ] || [ -z "$runs" ]; then
+    if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ] || ! grep -q '^Done ' "$log"; then
         failed=1
         result="FAILED (exit $status, $crashes saved inputs)"
         grep -E 'property violated|ERROR: libFuzzer|Fatal error|SUMMARY|Test unit written' "$log" | head -10 || true
