@@ -1,5 +1,6 @@
 import CFuse
 import Foundation
+import Sysfs
 
 /// Routes libfuse's log through us so mount errors can quote libfuse's own
 /// reason ("bad mount point ...: No such file or directory"). Messages still
