@@ -79,7 +79,7 @@ final class ExecFaultTests: XCTestCase {
     /// at /tmp, so that exec's scratch directories there are this test's alone.
     private func withPrivateTmp(_ script: String, timeout: TimeInterval = 60) throws -> ProcessResult {
         try ProcessRunner.run(["/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-                               "mount -t tmpfs vfio-ap-sim-test /tmp && " + script],
+                               PrivateTmp.mountLines() + "\n" + script],
                               environment: ["SIM": Simulator.binary], timeout: timeout)
     }
 

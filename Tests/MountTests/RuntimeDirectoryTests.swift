@@ -27,7 +27,7 @@ final class RuntimeDirectoryTests: XCTestCase {
     /// ARGS` runs vfio-ap-sim as nobody with no runtime-directory variables.
     private func withPrivateTmp(_ script: String) throws -> ProcessResult {
         try ProcessRunner.run(["/usr/bin/unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", """
-            mount -t tmpfs -o mode=1777 vfio-ap-sim-test /tmp || exit 99
+            \(PrivateTmp.mountLines())
             D=/tmp/vfio-ap-sim-65534
             as_nobody() { timeout 15 setpriv --reuid 65534 --regid 65534 --clear-groups env -u XDG_RUNTIME_DIR -u VFIO_AP_SIM_RUNTIME_DIR -u VFIO_AP_SIM_HOST "$SIM" "$@" 2>&1; echo "status $?"; }
             \(script)
