@@ -120,13 +120,11 @@ enum FuseOperations {
             guard let fi else { return handler(req).reply(req, .invalidArgument) }
             handler(req).opendir(req, inode: inode, fi: fi)
         }
-        ops.readdir = { req, _, size, offset, fi in
-            guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
-            handler(req).readdir(req, size: size, offset: Int(offset), fh: fi.pointee.fh)
+        ops.readdir = { req, inode, size, offset, fi in
+            handler(req).readdir(req, inode: inode, size: size, offset: Int(offset), fh: fi?.pointee.fh ?? 0)
         }
-        ops.readdirplus = { req, _, size, offset, fi in
-            guard let fi else { return handler(req).reply(req, .badFileDescriptor) }
-            handler(req).readdirplus(req, size: size, offset: Int(offset), fh: fi.pointee.fh)
+        ops.readdirplus = { req, inode, size, offset, fi in
+            handler(req).readdirplus(req, inode: inode, size: size, offset: Int(offset), fh: fi?.pointee.fh ?? 0)
         }
         ops.releasedir = { req, _, fi in
             handler(req).releasedir(req, fh: fi?.pointee.fh ?? 0)

@@ -9,6 +9,7 @@ final class RequestHandler: @unchecked Sendable {
     let fileSystem: VirtualFileSystem
     let inodes = InodeTable()
     let invalidator = Invalidator()
+    let listings = DirectoryListings()
     /// With the kernel's caches on, names and attributes stay valid until
     /// the tree says otherwise (`treeChanged` invalidates them exactly), as
     /// kernfs dentries do; off, nothing is cached.
@@ -253,27 +254,55 @@ final class RequestHandler: @unchecked Sendable {
 
     // MARK: - Directories
 
+    /// With the kernel's caches on, the first OPENDIR is answered ENOSYS:
+    /// the kernel then opens directories itself (`no_opendir`, no
+    /// RELEASEDIR either) and keeps what readdir returned in the
+    /// directory's page cache (FOPEN_CACHE_DIR) until `treeChanged`
+    /// invalidates it. A walk of a tree costs two READDIRs a directory.
     func opendir(_ req: fuse_req_t?, inode: UInt64, fi: UnsafeMutablePointer<fuse_file_info>) {
+        if kernelCache { return reply(req, Int32(ENOSYS)) }
         guard let node = inodes.node(inode) else { return reply(req, .noSuchFileOrDirectory) }
-        let listing: [DirectoryEntry]
-        if node.attached {
-            switch fileSystem.list(node.path) {
-            case .success(let entries): listing = entries
-            case .failure(let error): return reply(req, error)
+        switch makeListing(node, inode: inode) {
+        case .success(let handle):
+            let fh = FileHandle.make(handle)
+            fi.pointee.fh = fh
+            if fuse_reply_open(req, fi) != 0 {
+                FileHandle.release(fh)
             }
-        } else {
-            // kernfs_fop_readdir on a removed directory shows only the dots.
-            listing = []
-        }
-        let fh = FileHandle.make(DirectoryHandle(inode: inode, path: node.path, attached: node.attached, listing: listing))
-        fi.pointee.fh = fh
-        if fuse_reply_open(req, fi) != 0 {
-            FileHandle.release(fh)
+        case .failure(let error):
+            reply(req, error)
         }
     }
 
-    func readdir(_ req: fuse_req_t?, size: Int, offset: Int, fh: UInt64) {
-        guard let dir = FileHandle.get(fh, as: DirectoryHandle.self) else { return reply(req, .badFileDescriptor) }
+    /// The listing a directory's readdir offsets index: taken at opendir,
+    /// or kept by path when the kernel opens directories itself.
+    private func makeListing(_ node: InodeTable.Node, inode: UInt64) -> Result<DirectoryHandle, Errno> {
+        guard node.attached else {
+            // kernfs_fop_readdir on a removed directory shows only the dots.
+            return .success(DirectoryHandle(inode: inode, path: node.path, attached: false, listing: []))
+        }
+        return fileSystem.list(node.path).map { DirectoryHandle(inode: inode, path: node.path, listing: $0) }
+    }
+
+    /// The directory a readdir reads: its open handle, or (no handle) the
+    /// listing kept for its inode.
+    private func directory(_ req: fuse_req_t?, inode: UInt64, fh: UInt64) -> DirectoryHandle? {
+        let result: Result<DirectoryHandle, Errno>
+        if fh != 0 {
+            result = FileHandle.get(fh, as: DirectoryHandle.self).map { .success($0) } ?? .failure(.badFileDescriptor)
+        } else if let node = inodes.node(inode) {
+            result = listings.listing(inode) { makeListing(node, inode: inode) }
+        } else {
+            result = .failure(.noSuchFileOrDirectory)
+        }
+        switch result {
+        case .success(let dir): return dir
+        case .failure(let error): reply(req, error); return nil
+        }
+    }
+
+    func readdir(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64) {
+        guard let dir = directory(req, inode: inode, fh: fh) else { return }
         guard offset >= 0, offset < dir.entries.count, size > 0 else { return reply(req, 0, buffer: nil) }
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
         defer { buffer.deallocate() }
@@ -302,11 +331,16 @@ final class RequestHandler: @unchecked Sendable {
         }
     }
 
-    /// READDIRPLUS: each entry with its attributes, so `ls -l` needs no
-    /// lookup per name. Every entry but the dots counts as a lookup
-    /// (fuse_direntplus_link); one that does not fit is given back.
-    func readdirplus(_ req: fuse_req_t?, size: Int, offset: Int, fh: UInt64) {
-        guard let dir = FileHandle.get(fh, as: DirectoryHandle.self) else { return reply(req, .badFileDescriptor) }
+    /// READDIRPLUS: directories and symlinks come with their attributes, so
+    /// `ls -l` of a directory of links and a walk into subdirectories need
+    /// no lookup per name; each counts as a lookup (fuse_direntplus_link),
+    /// and one that does not fit is given back. Attribute files come
+    /// without (node id 0: the kernel makes no inode for them): they are
+    /// most of a device tree (1.2 million of a 65,536-queue host's 1.23),
+    /// and a walk that only lists them would otherwise bind every one in
+    /// the kernel and here.
+    func readdirplus(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64) {
+        guard let dir = directory(req, inode: inode, fh: fh) else { return }
         guard offset >= 0, offset < dir.entries.count, size > 0 else { return reply(req, 0, buffer: nil) }
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
         defer { buffer.deallocate() }
@@ -317,12 +351,12 @@ final class RequestHandler: @unchecked Sendable {
         let batchSize = 128
         filling: while index < dir.entries.count {
             let batch = Array(dir.entries[index..<min(dir.entries.count, index + batchSize)])
-            let names = batch.map(\.name).filter { $0 != "." && $0 != ".." }
+            let names = batch.filter { $0.type != .regularFile && $0.name != "." && $0.name != ".." }.map(\.name)
             let stats = dir.attached ? fileSystem.stats(in: dir.path, names: names) : [:]
             for entry in batch {
                 var param = fuse_entry_param()
                 var counted: UInt64 = 0
-                if entry.name == "." || entry.name == ".." {
+                if entry.name == "." || entry.name == ".." || entry.type == .regularFile {
                     param.attr = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
                 } else if let stat = stats[entry.name] {
                     let path = TreePath.join(dir.path, entry.name)
@@ -332,7 +366,7 @@ final class RequestHandler: @unchecked Sendable {
                     param.attr_timeout = attrTimeout
                     param.entry_timeout = entryTimeout
                 } else {
-                    // Gone since opendir: listed without attributes (ino 0).
+                    // Gone since the listing was taken: without attributes.
                     param.attr = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
                 }
                 let needed = entry.name.withCString {
@@ -438,6 +472,9 @@ final class RequestHandler: @unchecked Sendable {
             }
         }
         for path in removed { inodes.detachSubtree(path) }
+        // The kernel's cached listings of bound directories go with the
+        // notices below (notify_inval_inode); ours go now.
+        if !changes.entriesChanged.isEmpty || !all.isEmpty { listings.invalidateAll() }
         for path in changes.contentChanged + changes.entriesChanged {
             if let inode = inodes.inode(ofPath: path) { notices.append(.inode(inode)) }
         }
