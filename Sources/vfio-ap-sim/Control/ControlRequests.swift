@@ -1,6 +1,7 @@
 import APCore
 import Events
 import Glibc
+import MatrixPicture
 import SystemPackage
 import VFIOMigration
 
@@ -82,6 +83,10 @@ enum ControlRequests {
         case ("name", _): try takes(0, 1); return host.name + "\n"
         case ("dmesg", _): try takes(0, 1); return host.dmesg()
         case ("hw", _): return try HardwareRequest.answer(w, host)
+        case ("show", _):
+            // The picture is taken under the host's lock, written outside it.
+            try takes(0, 1)
+            return PictureJSON.encode(host.read { MatrixPicture($0, name: host.name) })
         case ("guest", "start"):
             var options = GuestManager.StartOptions()
             var mdevs: [String] = []
