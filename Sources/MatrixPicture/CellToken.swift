@@ -2,7 +2,7 @@
 /// the legend line that explains it.
 struct CellToken: Hashable {
     enum Kind: Int, CaseIterable, Comparable {
-        case host, noDriver, vfio, assigned, inUse, filtered, noQueue, absent
+        case host, vfio, assigned, inUse, filtered, noQueue, noDriver, absent
         static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
     }
 
@@ -34,7 +34,7 @@ struct CellToken: Hashable {
     var owner: String {
         switch kind {
         case .host: return "host"
-        case .noDriver: return "?"
+        case .noDriver: return letter + "?"
         case .vfio: return "vfio"
         case .assigned: return letter
         case .inUse: return letter + "*"
@@ -74,7 +74,7 @@ struct CellToken: Hashable {
     static func legend(_ kind: Kind) -> String {
         switch kind {
         case .host: return "host  bound to cex4queue, the host's zcrypt driver"
-        case .noDriver: return "?     a queue device bound to no driver"
+        case .noDriver: return "?     a queue device bound to no driver (X?: in mdev X's matrix)"
         case .vfio: return "vfio  bound to vfio_ap, in no mdev (status: unassigned)"
         case .assigned: return "X     in mdev X's guest_matrix, no guest has X open (status: assigned)"
         case .inUse: return "X*    in use by the guest that has mdev X open (status: in use)"
