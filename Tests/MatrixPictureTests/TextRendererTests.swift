@@ -38,6 +38,14 @@ final class TextRendererTests: XCTestCase {
         XCTAssertFalse(text.contains("host  bound"), "only what is drawn is explained")
     }
 
+    func testAnUnboundQueueOfAnMdevKeepsItsLetter() throws {
+        let host = try Hosts.topology("migration-source.yaml")
+        try host.update { try $0.unbind(driver: .vfioAP, device: "06.00ab") }
+        let lines = TextRenderer().render(picture(host)).split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(lines[2...3]), ["05  A     A", "06  A-    A?"])
+        XCTAssertTrue(lines.contains("  ?     a queue device bound to no driver (X?: in mdev X's matrix)"))
+    }
+
     func testColourWrapsTokensAndKeepsTheLayout() throws {
         let p = picture(try Hosts.sourceWithGuest())
         let coloured = TextRenderer(colour: true).render(p)

@@ -43,6 +43,9 @@ final class MatrixPictureTreeTests: LabTestCase {
             ("assign domain 4", "echo 4 > \(matrix)/\(u)/assign_domain"),
             ("assign adapter 6", "echo 6 > \(matrix)/\(u)/assign_adapter"),
             ("assign domain 0xab", "echo 0xab > \(matrix)/\(u)/assign_domain"),
+            ("unbind 06.00ab", "echo 06.00ab > \(host.path("bus/ap/drivers/vfio_ap/unbind"))"),
+            ("bind 06.00ab", "echo 06.00ab > \(host.path("bus/ap/drivers/vfio_ap/bind"))"),
+            ("remove the mdev", "echo 1 > \(matrix)/\(u)/remove"),
         ]
         try assertShowMatchesTree(host, "h", "booted")
         for (what, command) in steps {
@@ -50,8 +53,9 @@ final class MatrixPictureTreeTests: LabTestCase {
             XCTAssertEqual(r.status, 0, "\(what): \(r.stderr)")
             try assertShowMatchesTree(host, "h", what)
             if what.hasSuffix("offline") { XCTAssertEqual(try cells("h")["05.0047"]?["state"] as? String, "offline") }
+            if what == "unbind 06.00ab" { XCTAssertEqual(try cells("h")["06.00ab"]?["owner"] as? String, "no-driver") }
         }
-        XCTAssertEqual(try cells("h")["06.00ab"]?["mdev"] as? String, "A")
+        XCTAssertEqual(try cells("h")["06.00ab"]?["owner"] as? String, "vfio_ap")
     }
 
     func testAGuestAndHardwareChanges() throws {
