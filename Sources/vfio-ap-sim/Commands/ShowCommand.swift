@@ -64,6 +64,8 @@ struct ShowCommand: ParsableCommand {
     func load() throws -> MatrixPicture {
         let env = ProcessInfo.processInfo.environment
         if topology == nil && (host != nil || env[ControlPaths.hostVariable].map({ !$0.isEmpty }) == true) {
+            // HostTarget resolves and checks the runtime directory and the name
+            // as every other command does; parsed from words, it is made whole.
             let target = try HostTarget.parse((host.map { ["--host", $0] } ?? []) + (runtimeDir.map { ["--runtime-dir", $0] } ?? []))
             let reply = try ControlClient(socket: try target.socketPath()).send("show")
             do { return try PictureJSON.decode(reply) } catch { throw UserError("\(error)") }

@@ -84,9 +84,12 @@ enum ControlRequests {
         case ("dmesg", _): try takes(0, 1); return host.dmesg()
         case ("hw", _): return try HardwareRequest.answer(w, host)
         case ("show", _):
-            // The picture is taken under the host's lock, written outside it.
+            // A copy of the state is taken under the host's lock (the
+            // collections are copy-on-write, so this is cheap); the 65,536
+            // cells of a large host are drawn and written outside it.
             try takes(0, 1)
-            return PictureJSON.encode(host.read { MatrixPicture($0, name: host.name) })
+            let state = host.read { $0 }
+            return PictureJSON.encode(MatrixPicture(state, name: host.name))
         case ("guest", "start"):
             var options = GuestManager.StartOptions()
             var mdevs: [String] = []
