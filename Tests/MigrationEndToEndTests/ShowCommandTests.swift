@@ -43,6 +43,14 @@ final class ShowCommandTests: LabTestCase {
         XCTAssertFalse(try onTerminal("env NO_COLOR=1").contains(esc))
     }
 
+    /// Inside `exec`, $VFIO_AP_SIM_HOST names the private host: `show` draws it.
+    func testInsideExecShowDrawsThePrivateHost() throws {
+        let r = try lab.cli(["exec", "--", "sh", "-c", "echo -5 > /sys/bus/ap/apmask && vfio-ap-sim show"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.lines.contains("05  vfio  vfio  vfio  vfio"), r.stdout)
+        XCTAssertTrue(r.lines.contains("06  host  host  host  host"), r.stdout)
+    }
+
     func testATopologyIsDrawnWithoutAHost() throws {
         let r = try lab.cli("show", "--topology", Paths.topology("hotplug.yaml"))
         XCTAssertEqual(r.status, 0, r.stderr)
