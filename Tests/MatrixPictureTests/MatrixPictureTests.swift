@@ -43,6 +43,10 @@ final class MatrixPictureTests: XCTestCase {
         XCTAssertEqual(summary(p), ["05.0004 mdev A in-use online", "05.00ab mdev A in-use online",
                                     "06.0004 mdev A in-use online", "06.00ab mdev A in-use online"])
         XCTAssertEqual(p.mdevs, [MdevLabel(letter: "A", uuid: Hosts.uuid, guest: "g1", guestState: "running")])
+        let host = try Hosts.sourceWithGuest()
+        host.update { $0.setGuestPaused("g1", true) }
+        XCTAssertEqual(picture(host).mdevs.first?.guestState, "paused")
+        XCTAssertEqual(picture(host).cells.first?.use, .inUse, "a paused guest still has its queues")
     }
 
     func testARemovedAdapterStaysAsARowOfItsMdev() throws {
