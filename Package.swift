@@ -26,10 +26,13 @@ let package = Package(
                 dependencies: ["APCore", "Sysfs"]),
         .target(name: "StateStore",
                 dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")]),
+        // The host as a picture (adapters x domains, who owns each queue):
+        // a pure function of APCore's state, drawn as text or JSON.
+        .target(name: "MatrixPicture", dependencies: ["APCore"]),
         .target(name: "FuseServer",
                 dependencies: ["Sysfs", "CFuse", .product(name: "SystemPackage", package: "swift-system")]),
         .executableTarget(name: "vfio-ap-sim",
-                          dependencies: ["APCore", "Sysfs", "Events", "FuseServer", "VFIOMigration", "StateStore",
+                          dependencies: ["APCore", "Sysfs", "Events", "FuseServer", "VFIOMigration", "StateStore", "MatrixPicture",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "SystemPackage", package: "swift-system")]),
         // Helpers shared by the test targets (errno assertions, hosts from
@@ -41,6 +44,7 @@ let package = Package(
         .testTarget(name: "SysfsTests", dependencies: ["Sysfs", "APCore", "TestSupport"]),
         .testTarget(name: "VFIOMigrationTests", dependencies: ["VFIOMigration", "APCore", "TestSupport"]),
         .testTarget(name: "StateStoreTests", dependencies: ["StateStore", "APCore", "TestSupport"]),
+        .testTarget(name: "MatrixPictureTests", dependencies: ["MatrixPicture", "APCore", "TestSupport"]),
         .testTarget(name: "FuseServerTests", dependencies: ["FuseServer", "Sysfs"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "APCore", "Sysfs", "TestSupport"]),
         .testTarget(name: "MigrationEndToEndTests", dependencies: ["vfio-ap-sim", "VFIOMigration", "APCore", "TestSupport"]),

@@ -31,6 +31,7 @@ note "bit 0 (0x8000000000000000) is APSC: clear it"
 run 'echo 0x728000000bff0007 > $DST/devices/ap/card05/05.0004/hwinfo'
 run cat '$DST/devices/ap/card05/05.0004/hwinfo' '$DST/devices/ap/card05/05.0004/ap_functions'
 run vfio-ap-sim guest start --host src g1 '$UUID'
+show_host src
 
 say "Migrate"
 note "vfio-ap.rst, source host console log:"
@@ -48,6 +49,7 @@ check_no_line "no AP-type line (the types are equal)" "AP type of source" "$kern
 dmesg=$(vfio-ap-sim dmesg --host dst | sed -E 's/^\[ *[0-9]+\.[0-9]{6}\] //')
 check_line "dmesg on the destination" "vfio_ap_mdev $UUID: APSC facility not installed in target queue 05.0004" "$dmesg"
 check_eq "source queue 05.0004 still in use" "in use" "$(cat "$SRC/devices/ap/card05/05.0004/status")"
+check_eq "picture: src 05.0004 still g1's" "A*" "$(show_cell src 05.0004)"
 check_eq "source device back to RUNNING" RUNNING "$(vfio-ap-sim migration get-state --host src "$UUID")"
 
 say "Another incompatibility: destination 06.00ab in XCP (EP11) mode instead of accelerator mode"

@@ -36,11 +36,13 @@ say "Start guest g1 with the (empty) mdev"
 run vfio-ap-sim guest start --host hp g1 '$UUID'
 run vfio-ap-sim guest show --host hp g1
 expect_status 05.0004 unassigned
+show_host hp
 
 say "Assign adapter 5: no domain yet, so no queue for the guest"
 run 'echo 5 > $M/assign_adapter'
 run cat '$M/guest_matrix'
 expect_rows g1 05
+show_host hp
 
 say "Assign domain 4: 05.0004 is hot-plugged"
 run 'echo 4 > $M/assign_domain'
@@ -48,6 +50,8 @@ run vfio-ap-sim guest show --host hp g1
 run cat '$SYS/devices/ap/card05/05.0004/status'
 expect_rows g1 05 05.0004
 expect_status 05.0004 "in use"
+show_host hp
+check_eq "picture: 05.0004 in use by g1" "A*" "$(show_cell hp 05.0004)"
 
 say "Assign adapter 6, domain 0xab and control domain 0xab"
 run 'echo 6 > $M/assign_adapter'
@@ -57,6 +61,7 @@ run vfio-ap-sim guest show --host hp g1
 expect_rows g1 05 05.0004 05.00ab 06 06.0004 06.00ab
 check_line "guest ADM" "ADM: 0x0000000000000000000000000000000000000000001000000000000000000000" "$(guest_view g1)"
 expect_status 06.00ab "in use"
+show_host hp
 
 say "Adapter 7 belongs to the host: assigning it is refused (EADDRNOTAVAIL)"
 run_fails 'echo 7 > $M/assign_adapter'
@@ -71,6 +76,8 @@ run 'echo 7 > $M/assign_adapter'
 run vfio-ap-sim guest show --host hp g1
 expect_rows g1 05 05.0004 05.00ab 06 06.0004 06.00ab 07 07.0004 07.00ab
 expect_status 07.0004 "in use"
+show_host hp
+check_eq "picture: 07.0004 in use by g1" "A*" "$(show_cell hp 07.0004)"
 
 say "apmask +7 would take the guest's queues away: refused (EBUSY), the guest keeps them"
 run_fails 'echo +7 > $SYS/bus/ap/apmask'
@@ -89,6 +96,8 @@ run 'echo +7 > $SYS/bus/ap/apmask'
 run 'readlink $SYS/devices/ap/card07/07.0004/driver'
 check_eq "07.0004 back with cex4queue" "cex4queue" "$(basename "$(readlink "$SYS/devices/ap/card07/07.0004/driver")")"
 check_eq "07.0004 has no vfio_ap status any more" "no" "$([[ -e $SYS/devices/ap/card07/07.0004/status ]] && echo yes || echo no)"
+show_host hp
+check_eq "picture: 07.0004 the host's again" "host" "$(show_cell hp 07.0004)"
 
 say "A queue taken from vfio_ap (unbind 06.00ab) unplugs its whole adapter from the guest"
 run 'echo 06.00ab > $SYS/bus/ap/drivers/vfio_ap/unbind'
@@ -96,6 +105,9 @@ run vfio-ap-sim guest show --host hp g1
 run cat '$M/guest_matrix'
 expect_rows g1 05 05.0004 05.00ab
 expect_status 06.0004 assigned
+show_host hp
+check_eq "picture: 06.0004 filtered out of the guest_matrix" "A-" "$(show_cell hp 06.0004)"
+check_eq "picture: 06.00ab bound to no driver" "A?" "$(show_cell hp 06.00ab)"
 run 'echo 06.00ab > $SYS/bus/ap/drivers/vfio_ap/bind'
 expect_rows g1 05 05.0004 05.00ab 06 06.0004 06.00ab
 expect_status 06.0004 "in use"
@@ -112,6 +124,7 @@ note "a configuration with host-owned adapter 7 is refused as a whole (EADDRNOTA
 run_fails 'echo 0x07,0x08,0x08 > $M/ap_config'
 check_eq "ap_config with adapter 7 refused" 1 "$RC"
 expect_rows g1 05 05.0004 06 06.0004
+show_host hp
 
 say "echo 1 > remove: the request is relayed to the guest, which releases the mdev at once"
 run 'echo 1 > $M/remove'
@@ -122,6 +135,8 @@ check_line "kernel log" "vfio_ap_mdev $UUID: Relaying device request to user (#0
 check_line "guest keeps running without the mdev" "g1 running -" "$(vfio-ap-sim guest list --host hp)"
 check_eq "mdev gone" "no" "$([[ -e $M ]] && echo yes || echo no)"
 expect_status 05.0004 unassigned
+show_host hp
+check_eq "picture: 05.0004 vfio_ap's, in no mdev" "vfio" "$(show_cell hp 05.0004)"
 
 say "A guest that ignores device requests: remove blocks until the guest stops"
 U2=4b0d2a3e-57c1-4a39-9dbd-0b3f1e1c2a77
@@ -136,6 +151,7 @@ REMOVE_PID=$!
 BACKGROUND_PIDS+=("$REMOVE_PID")
 sleep 1
 if kill -0 "$REMOVE_PID" 2>/dev/null; then pass "remove still blocked after 1 s"; else fail "remove returned while the guest holds the mdev"; fi
+show_host hp
 run vfio-ap-sim guest show --host hp g2
 note "the kernel cleared the guest's masks when it relayed the request; the mdev is still there:"
 run 'ls -d $M2'
@@ -147,5 +163,6 @@ check_eq "second mdev gone" "no" "$([[ -e $M2 ]] && echo yes || echo no)"
 run 'vfio-ap-sim dmesg --host hp | tail -3'
 log=$(vfio-ap-sim dmesg --host hp | sed -E 's/^\[ *[0-9]+\.[0-9]{6}\] //')
 check_line "kernel log" "vfio_ap_mdev $U2: Relaying device request to user (#0)" "$log"
+show_host hp
 
 finish

@@ -16,6 +16,7 @@ start_host src "$TOPOLOGIES/migration-source.yaml"
 SYS="$WORK/src"
 M="$SYS/devices/vfio_ap/matrix/$UUID"
 run vfio-ap-sim guest start --host src g1 '$UUID'
+show_host src
 run cat '$SYS/bus/ap/ap_adapter_mask'
 run 'ls $SYS/bus/ap/devices'
 run cat '$M/guest_matrix'
@@ -36,6 +37,8 @@ check_eq "the mdev keeps its assignments" "05.0004 05.00ab 06.0004 06.00ab" "$(p
 run vfio-ap-sim guest show --host src g1
 check_eq "the guest sees" "05 05.0004 05.00ab" "$(rows)"
 check_eq "05.0004 still in use" "in use" "$(cat "$SYS/devices/ap/card05/05.0004/status")"
+show_host src
+check_eq "picture: 06.0004 assigned, no queue device" "(A)" "$(show_cell src 06.0004)"
 
 say "Adapter 06 comes back"
 run vfio-ap-sim hw adapter add 0x06 --host src
@@ -49,6 +52,8 @@ check_eq "guest_matrix" "05.0004 05.00ab 06.0004 06.00ab" "$(paste -sd' ' "$M/gu
 run vfio-ap-sim guest show --host src g1
 check_eq "the guest sees" "05 05.0004 05.00ab 06 06.0004 06.00ab" "$(rows)"
 run cat '$SYS/bus/ap/bindings' '$SYS/bus/ap/bindings_complete_count'
+show_host src
+check_eq "picture: 06.0004 in use again" "A*" "$(show_cell src 06.0004)"
 check_eq "bindings complete again" "2" "$(cat "$SYS/bus/ap/bindings_complete_count")"
 check_eq "the kernel printed nothing" "$log_before" "$(vfio-ap-sim dmesg --host src)"
 

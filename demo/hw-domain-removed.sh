@@ -14,6 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_migration_hosts "Two hosts: src (CEX5 05 and 06) and dst (05 and a CEX6 06), domains 4 and 0xab, the mdev on both"
 M="$SRC/devices/vfio_ap/matrix/$UUID"
 run vfio-ap-sim guest start --host src g1 '$UUID'
+show_host src
 run cat '$M/guest_matrix'
 
 say "The domain 0xab leaves src's AP configuration"
@@ -27,6 +28,8 @@ check_eq "guest_matrix: both adapters stay" "05.0004 06.0004" "$(paste -sd' ' "$
 check_eq "the mdev keeps its assignments" "05.0004 05.00ab 06.0004 06.00ab" "$(paste -sd' ' "$M/matrix")"
 run vfio-ap-sim guest show --host src g1
 check_line "the guest's AQM" "AQM: 0x0800000000000000000000000000000000000000000000000000000000000000" "$(vfio-ap-sim guest show --host src g1)"
+show_host src
+check_eq "picture: 05.00ab assigned, no queue device" "(A)" "$(show_cell src 05.00ab)"
 
 say "Another mdev's ap_config may not take 05.00ab: it is still assigned"
 U2=4b0d2a3e-57c1-4a39-9dbd-0b3f1e1c2a77
@@ -41,6 +44,7 @@ run 'vfio-ap-sim dmesg --host src | tail -1'
 log=$(vfio-ap-sim dmesg --host src | sed -E 's/^\[ *[0-9]+\.[0-9]{6}\] //')
 check_line "kernel log" "vfio_ap_mdev $U2: Userspace may not assign queue 05.00ab to mdev: already assigned to $UUID" "$log"
 check_eq "the second mdev got nothing" "" "$(cat "$SRC/devices/vfio_ap/matrix/$U2/matrix")"
+show_host src
 
 say "Migrate g1 to dst: 2 queues on the source, 4 on the target"
 run vfio-ap-sim migration data-size --host src '$UUID'
@@ -54,6 +58,8 @@ say "The domain comes back: the guest regains it, and the migration succeeds"
 run vfio-ap-sim hw domain add 0xab --host src
 run cat '$M/guest_matrix'
 check_eq "guest_matrix" "05.0004 05.00ab 06.0004 06.00ab" "$(paste -sd' ' "$M/guest_matrix")"
+show_host src
+check_eq "picture: 05.00ab in use again" "A*" "$(show_cell src 05.00ab)"
 migrate_capture src dst g1
 check_eq "migrate exit status" 0 "$MIGRATE_RC"
 check_line "the guest runs on dst" "g1 running $UUID" "$(vfio-ap-sim guest list --host dst)"

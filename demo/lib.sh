@@ -8,6 +8,8 @@
 #     background at $WORK/NAME, waited for until its ready line; stopped with
 #     SIGTERM (which unmounts) on exit (start_migration_hosts: src and dst);
 #   - run CMD...: print `$ CMD` and run it;
+#   - show_host NAME: print the host's AP matrix (`vfio-ap-sim show`) after a
+#     step; show_cell NAME APQN: one cell of it (`A*`, `host`, ...), to check;
 #   - migrate_capture SRC DST GUEST: run `vfio-ap-sim migrate`, keeping its
 #     status, stdout and stderr in $MIGRATE_RC, $WORK/migrate.out, $WORK/migrate.err;
 #   - check_* helpers that record failures; finish exits 1 if any failed.
@@ -76,6 +78,19 @@ run() {
     eval "$*"
 }
 
+# show_host NAME: the picture of the host's AP matrix after a step (plain
+# text when stdout is no terminal).
+show_host() { run vfio-ap-sim show --host "$1"; }
+
+# show_cell NAME APQN: what the cell of APQN says in the host's picture,
+# drawn uncondensed: the word under the domain's column in the adapter's row.
+show_cell() {
+    "$VFIO_AP_SIM" show --host "$1" --condense never --color never | awk -v a="${2%%.*}" -v d="${2#*.}" '
+        !head && /^ / { for (i = 1; i <= NF; i++) col[$i] = i + 1; head = 1; next }
+        head && $1 == a { print ((d in col) ? $(col[d]) : "(no column " d ")"); found = 1; exit }
+        END { if (!found) print "(no row " a ")" }'
+}
+
 # run_fails CMD...: like run, for a command that is expected to fail; its
 # status goes to $RC instead of ending the script.
 run_fails() {
@@ -96,6 +111,7 @@ start_host() {
     for ((i = 0; i < 300; i++)); do
         if grep -q ready "$WORK/$name.mount.out" 2>/dev/null; then
             sed 's/^/   /' "$WORK/$name.mount.out"
+            show_host "$name"
             return 0
         fi
         if ! kill -0 "${HOST_PIDS[-1]}" 2>/dev/null; then break; fi
@@ -125,6 +141,8 @@ migrate_capture() {
     sed 's/^/   stdout| /' "$WORK/migrate.out"
     sed 's/^/   stderr| /' "$WORK/migrate.err"
     printf '   (exit status %s)\n' "$MIGRATE_RC"
+    show_host "$1"
+    show_host "$2"
 }
 
 # section TITLE-PREFIX: the lines of one `== ...` section of migrate's stdout,
@@ -205,6 +223,9 @@ migrate_with_fewer_apqns_on() {
     run "echo 0xab > \$$side/devices/vfio_ap/matrix/\$UUID/unassign_domain"
     run cat "\$$side/devices/vfio_ap/matrix/\$UUID/matrix"
     run vfio-ap-sim guest start --host src g1 '$UUID'
+    show_host src
+    # src's 05.00ab: back to vfio_ap unassigned when src gave 0xab up, else g1's.
+    check_eq "picture: src 05.00ab" "$([[ $side == SRC ]] && echo vfio || echo 'A*')" "$(show_cell src 05.00ab)"
     run vfio-ap-sim migration data-size --host src '$UUID'
 
     say "Migrate"

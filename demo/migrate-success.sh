@@ -12,9 +12,12 @@ start_migration_hosts "Two hosts: source (CEX5 05 CCA + CEX5 06 accelerator), de
 run cat '$SRC/devices/vfio_ap/matrix/features'
 run cat '$SRC/devices/vfio_ap/matrix/$UUID/matrix'
 run cat '$DST/devices/vfio_ap/matrix/$UUID/matrix'
+check_eq "picture: src 05.0004 assigned to mdev A, no guest" "A" "$(show_cell src 05.0004)"
 
 say "Start guest g1 on the source with the mdev (QEMU opens the vfio-ap device)"
 run vfio-ap-sim guest start --host src g1 '$UUID'
+show_host src
+check_eq "picture: src 05.0004 in use by g1" "A*" "$(show_cell src 05.0004)"
 run vfio-ap-sim guest show --host src g1
 run cat '$SRC/devices/ap/card05/05.0004/status'
 note "vfio-ap.rst: the queue is 'in use' while a guest has its mdev; the destination's is only 'assigned':"
@@ -44,6 +47,8 @@ for q in 05.0004 05.00ab 06.0004 06.00ab; do
     check_eq "destination queue $q status" "in use" "$(cat "$DST/devices/ap/card${q%%.*}/$q/status")"
     check_eq "source queue $q status" "assigned" "$(cat "$SRC/devices/ap/card${q%%.*}/$q/status")"
 done
+check_eq "picture: dst 06.00ab in use by g1" "A*" "$(show_cell dst 06.00ab)"
+check_eq "picture: src 06.00ab assigned, no guest" "A" "$(show_cell src 06.00ab)"
 check_eq "destination device state" RUNNING "$(vfio-ap-sim migration get-state --host dst "$UUID")"
 
 say "Migrating back to the CEX5 host fails: the target AP type (CEX5) is older than the source's (CEX6)"

@@ -1,6 +1,7 @@
 import APCore
 import Events
 import Glibc
+import MatrixPicture
 import SystemPackage
 import VFIOMigration
 
@@ -82,6 +83,13 @@ enum ControlRequests {
         case ("name", _): try takes(0, 1); return host.name + "\n"
         case ("dmesg", _): try takes(0, 1); return host.dmesg()
         case ("hw", _): return try HardwareRequest.answer(w, host)
+        case ("show", _):
+            // A copy of the state is taken under the host's lock (the
+            // collections are copy-on-write, so this is cheap); the 65,536
+            // cells of a large host are drawn and written outside it.
+            try takes(0, 1)
+            let state = host.read { $0 }
+            return PictureJSON.encode(MatrixPicture(state, name: host.name))
         case ("guest", "start"):
             var options = GuestManager.StartOptions()
             var mdevs: [String] = []
