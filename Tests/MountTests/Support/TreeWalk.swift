@@ -9,10 +9,11 @@ struct TreeWalk {
     /// Relative path -> `dir a b c`, `link TARGET`, `file BYTES` or `error N`.
     var entries: [String: String] = [:]
 
-    /// Walks `root`, leaving out the relative paths in `skipping` (files
-    /// read, directories not entered). At most `limit` entries, so that a
-    /// runaway tree fails instead of hanging.
-    init(_ root: String, skipping: Set<String> = [], limit: Int = 200_000) throws {
+    /// Walks `root`, leaving out the relative paths in `skipping` and the
+    /// entries named one of `names` (files not read, directories not
+    /// entered). At most `limit` entries, so that a runaway tree fails
+    /// instead of hanging.
+    init(_ root: String, skipping: Set<String> = [], names: Set<String> = [], limit: Int = 200_000) throws {
         var pending = [""]
         while let rel = pending.popLast() {
             guard entries.count < limit else { throw FixtureError(description: "more than \(limit) entries below \(root)") }
@@ -25,11 +26,11 @@ struct TreeWalk {
             case S_IFDIR:
                 // readdir order is the file system's own (kernfs: by name
                 // hash); the names are what must agree.
-                let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
-                entries[rel] = "dir " + names.joined(separator: " ")
-                for n in names {
+                let children = try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+                entries[rel] = "dir " + children.joined(separator: " ")
+                for n in children {
                     let child = rel.isEmpty ? n : rel + "/" + n
-                    if !skipping.contains(child) { pending.append(child) }
+                    if !skipping.contains(child) && !names.contains(n) { pending.append(child) }
                 }
             default:
                 entries[rel] = Self.read(path)
