@@ -117,7 +117,7 @@ final class TopologyTests: XCTestCase {
         usage_domains: [4, 0xab]
         queues:
           - {apqn: "05.0004", dev_state: uninitiated}
-          - {apqn: "05.00ab", online: false, reset_pending: true}
+          - {apqn: "05.00ab", online: false, reset_pending: true, association_index: 0x4711}
         ap_bus:
           apmask: "0xf9"
           aqmask: "0xf7"
@@ -138,6 +138,7 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(s.queues[APQN(card: 5, domain: 4)]?.initialized, false)
         XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.resetPending, true)
         XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.zcryptOnline, false)
+        XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.associationIndex, 0x4711)
         XCTAssertEqual(s.adapters[6]?.zcryptOnline, false)
         XCTAssertEqual(s.queues[APQN(card: 6, domain: 0xab)]?.zcryptOnline, false, "online_store takes the card's queues along")
         XCTAssertFalse(s.hasCardDevice(7), "in the configuration, but TAPQ gives no info: no card device")
@@ -306,6 +307,13 @@ final class TopologyTests: XCTestCase {
         queues:
           - {apqn: "05.0004", reset_pending: perhaps}
         """, field: "queues[0].reset_pending", mentions: ["perhaps"])
+        rejected("""
+        adapters:
+          - {id: 5, type: CEX8, mode: ep11}
+        usage_domains: [4]
+        queues:
+          - {apqn: "05.0004", association_index: 0x10000}
+        """, field: "queues[0].association_index", mentions: ["0x10000"])
         rejected("ap_bus: {ap_domain: -2}\n", field: "ap_bus.ap_domain", mentions: ["-2"])
         rejected("machine: {ap_max_domain_id: 15}\nap_bus: {ap_domain: 20}\n", field: "ap_bus.ap_domain", mentions: ["20", "15"])
         rejected("ap_bus: {config_time: 200}\n", field: "ap_bus.config_time", mentions: ["200"])

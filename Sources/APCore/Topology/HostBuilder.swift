@@ -72,6 +72,7 @@ public enum HostBuilder {
             if let c = o.checkstopped { q.checkstopped = c }
             if let d = o.driverOverride { q.driverOverride = d }
             if let m = o.masterKeys { q.masterKeys = m }
+            if let a = o.associationIndex { q.associationIndex = a }
             if let on = o.online {
                 // zcrypt_queue.c online_store: EINVAL for a queue going online while its card is offline.
                 if on && s.adapters[o.apqn.card]?.zcryptOnline == false {

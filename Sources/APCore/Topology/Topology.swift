@@ -60,6 +60,9 @@ public struct Topology: Sendable, Equatable, Codable {
         /// The state machine is in RESET_START/RESET_WAIT (`reset` reads
         /// `Reset in progress.`).
         public var resetPending: Bool?
+        /// SE association index (`aq->assoc_idx`) of an EP11 queue
+        /// (`se_associate` reads `associated N`).
+        public var associationIndex: Int?
         public init(apqn: APQN) { self.apqn = apqn }
     }
 

@@ -194,7 +194,8 @@ public struct TopologyDecoder {
     private func decodeQueue(_ node: Node, _ path: String) throws -> Topology.QueueSpec {
         guard let map = node.mapping else { throw fail(path, "expected a mapping") }
         try checkKeys(map, path, allowed: ["apqn", "hwinfo", "bind_state", "configured", "checkstopped",
-                                           "driver_override", "master_keys", "online", "dev_state", "reset_pending"])
+                                           "driver_override", "master_keys", "online", "dev_state", "reset_pending",
+                                           "association_index"])
         guard let a = map["apqn"] else { throw fail(path, "missing 'apqn'") }
         let text = try string(a, "\(path).apqn")
         guard let apqn = parseAPQN(text) else {
@@ -217,6 +218,8 @@ public struct TopologyDecoder {
             }
         }
         if let r = map["reset_pending"] { spec.resetPending = try bool(r, "\(path).reset_pending") }
+        // se_associate_store: below ASSOC_IDX_INVALID (0x10000).
+        if let a = map["association_index"] { spec.associationIndex = try integer(a, "\(path).association_index", range: 0...0xFFFF) }
         return spec
     }
 
