@@ -93,6 +93,15 @@ final class RecorderTests: XCTestCase {
 
             """.write(toFile: yaml, atomically: true, encoding: .utf8)
         let f = try mount("corners", topology: yaml)
+        // SE: 01.0000 unbound, bound and associated (BS 0, index 5); 01.0001 unbound (BS 2).
+        let r = try ProcessRunner.run(["/bin/dash", "-c", """
+            cd "$0"/devices/ap/card01
+            echo 0 > 01.0000/se_bind && echo 1 > 01.0000/se_bind && echo 5 > 01.0000/se_associate
+            echo 0 > 01.0001/se_bind
+            cat 01.0000/se_associate 01.0001/se_bind
+            """, f.mountpoint])
+        XCTAssertEqual(r.stderr, "")
+        XCTAssertEqual(r.stdout, "associated 5\nunbound\n")
         // Queues of 01 have ml 3, which max_msg_size reads as ml 0 does:
         // only hwinfo tells them apart.
         let recording = try roundTrip(f, "corners", hwinfoShown: true, file: #filePath, line: #line)
@@ -100,6 +109,7 @@ final class RecorderTests: XCTestCase {
         XCTAssertTrue(recording.contains("  - id: 0x03\n    hwinfo: \"0x0000000000000000\""))
         XCTAssertFalse(recording.contains("id: 0x05"), "outside the configuration: sysfs does not show it")
         XCTAssertTrue(recording.contains("  secure_execution_guest: true\n  interrupts: false\n"))
+        XCTAssertTrue(recording.contains("    association_index: 5\n"))
     }
 
     /// A machine without QCI info (`features` reads `-`, the masks `not
