@@ -6,8 +6,8 @@
 #
 # SYSFS_ROOT is /sys by default, or any mounted tree (an emulated host's
 # mount point). Strictly POSIX sh and POSIX awk, so it runs unchanged on an
-# s390 host (dash, busybox sh); it only reads (cat-like reads by awk, ls,
-# readlink), never writes below SYSFS_ROOT. The output is canonical: the
+# s390 host (dash, busybox sh); it only reads (awk, cat, ls, readlink),
+# never writes below SYSFS_ROOT. The output is canonical: the
 # same tree gives the same bytes (ids as 0x%02x, lists ascending, mdevs by
 # iommu group). docs/FIDELITY.md ("The recorder") says how the TAPQ word is
 # rebuilt and what a real host's sysfs cannot tell.
@@ -135,7 +135,14 @@ function flowlist(s,   n, a, i, out) {
     for (i = 1; i <= n; i++) out = out ", " a[i]
     return "[" substr(out, 3) "]"
 }
-function quote(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+# A YAML string: double quotes, or single quotes (no escapes but a doubled
+# quote) when it has a backslash or a double quote; awks differ on gsub escapes.
+function quote(s,   q, i, c, out) {
+    if (index(s, "\\") == 0 && index(s, "\"") == 0) return "\"" s "\""
+    q = sprintf("%c", 39); out = ""
+    for (i = 1; i <= length(s); i++) { c = substr(s, i, 1); out = out c (c == q ? q : "") }
+    return q out q
+}
 function yesno(b) { return b ? "true" : "false" }
 # What mkvps shows for a domain with no master keys loaded
 # (Queue.unloadedMasterKeys): CCA registers empty/invalid with zero
