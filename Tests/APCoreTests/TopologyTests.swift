@@ -119,8 +119,8 @@ final class TopologyTests: XCTestCase {
           - {apqn: "05.0004", dev_state: uninitiated}
           - {apqn: "05.00ab", online: false, reset_pending: true, association_index: 0x4711}
         ap_bus:
-          apmask: "0xf9"
-          aqmask: "0xf7"
+          apmask: "0xfb"
+          aqmask: "0xf7\(String(repeating: "f", count: 62))"
           ap_domain: 4
           config_time: 60
           poll_timeout: 1500000
@@ -140,7 +140,9 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.zcryptOnline, false)
         XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.associationIndex, 0x4711)
         XCTAssertEqual(s.adapters[6]?.zcryptOnline, false)
-        XCTAssertEqual(s.queues[APQN(card: 6, domain: 0xab)]?.zcryptOnline, false, "online_store takes the card's queues along")
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 0xab)]?.zcryptOnline, false, "online_store takes the card's zcrypt queues along")
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 4)]?.driver, .vfioAP)
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 4)]?.zcryptOnline, true, "a vfio_ap queue has no zcrypt queue to take along")
         XCTAssertFalse(s.hasCardDevice(7), "in the configuration, but TAPQ gives no info: no card device")
         XCTAssertTrue(s.hostConfig.adapters.contains(7))
         XCTAssertEqual(s.bus.defaultDomain, 4, "kept although aqmask lost it, as an aqmask write leaves ap_domain")

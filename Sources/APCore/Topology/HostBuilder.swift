@@ -56,8 +56,6 @@ public enum HostBuilder {
                 let apqn = APQN(card: spec.id, domain: d)
                 var q = Queue(apqn: apqn, hardwareInfo: spec.hardwareInfo)
                 q.masterKeys = spec.masterKeys ?? Queue.unloadedMasterKeys(for: spec.hardwareInfo)
-                // zcrypt_card.c online_store takes every queue of the card along.
-                q.zcryptOnline = spec.online ?? true
                 s.queues[apqn] = q
             }
         }
@@ -97,6 +95,11 @@ public enum HostBuilder {
         // is then initialised by the AP bus whichever driver took it.
         for apqn in s.queues.keys.sorted() {
             if let d = s.acceptedDriver(for: apqn) { s.attachQueue(apqn, to: d) }
+            // An offline card: zcrypt_card.c online_store took its zcrypt
+            // queues (those bound to cex4queue) along.
+            if s.adapters[apqn.card]?.zcryptOnline == false && s.queues[apqn]?.driver == .cex4queue {
+                s.queues[apqn]?.zcryptOnline = false
+            }
             if s.isConfigured(apqn) && !s.isCheckstopped(apqn) {
                 s.queues[apqn]?.initialized = true
                 s.queues[apqn]?.resetPending = false
