@@ -114,9 +114,10 @@ final class TopologyTests: XCTestCase {
           - {id: 5, type: CEX5, mode: cca}
           - {id: 6, type: CEX5, mode: accel, online: false}
           - {id: 7, hwinfo: "0x0000000000000000"}
-        usage_domains: [4, 0xab]
+        usage_domains: [4, 0x10, 0xab]
         queues:
           - {apqn: "05.0004", dev_state: uninitiated}
+          - {apqn: "06.0010", online: true}
           - {apqn: "05.00ab", online: false, reset_pending: true, association_index: 0x4711}
         ap_bus:
           apmask: "0xfb"
@@ -143,6 +144,7 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(s.queues[APQN(card: 6, domain: 0xab)]?.zcryptOnline, false, "online_store takes the card's zcrypt queues along")
         XCTAssertEqual(s.queues[APQN(card: 6, domain: 4)]?.driver, .vfioAP)
         XCTAssertEqual(s.queues[APQN(card: 6, domain: 4)]?.zcryptOnline, true, "a vfio_ap queue has no zcrypt queue to take along")
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 0x10)]?.zcryptOnline, true, "bound to cex4queue after the card went offline")
         XCTAssertFalse(s.hasCardDevice(7), "in the configuration, but TAPQ gives no info: no card device")
         XCTAssertTrue(s.hostConfig.adapters.contains(7))
         XCTAssertEqual(s.bus.defaultDomain, 4, "kept although aqmask lost it, as an aqmask write leaves ap_domain")
@@ -297,18 +299,18 @@ final class TopologyTests: XCTestCase {
         """, field: "queues[0].dev_state", mentions: ["asleep", "operating", "uninitiated"])
         rejected("""
         adapters:
-          - {id: 5, type: CEX8, online: false}
-        usage_domains: [4]
-        queues:
-          - {apqn: "05.0004", online: true}
-        """, field: "queues[0].online", mentions: ["05.0004", "offline"])
-        rejected("""
-        adapters:
           - {id: 5, type: CEX8}
         usage_domains: [4]
         queues:
           - {apqn: "05.0004", reset_pending: perhaps}
         """, field: "queues[0].reset_pending", mentions: ["perhaps"])
+        rejected("""
+        adapters:
+          - {id: 5, type: CEX8}
+        usage_domains: [4]
+        queues:
+          - {apqn: "05.0004", online: sometimes}
+        """, field: "queues[0].online", mentions: ["sometimes"])
         rejected("""
         adapters:
           - {id: 5, type: CEX8, mode: ep11}

@@ -71,14 +71,10 @@ public enum HostBuilder {
             if let d = o.driverOverride { q.driverOverride = d }
             if let m = o.masterKeys { q.masterKeys = m }
             if let a = o.associationIndex { q.associationIndex = a }
-            if let on = o.online {
-                // zcrypt_queue.c online_store: EINVAL for a queue going online while its card is offline.
-                if on && s.adapters[o.apqn.card]?.zcryptOnline == false {
-                    throw TopologyError(file: file, field: "queues[\(k)].online",
-                                        message: "queue \(o.apqn) cannot be online while its adapter is offline")
-                }
-                q.zcryptOnline = on
-            }
+            // Also online under an offline card: online_store refuses that
+            // write (EINVAL), but a queue bound to cex4queue after the card
+            // went offline is online (zcrypt_cex4_queue_probe).
+            if let on = o.online { q.zcryptOnline = on }
             s.queues[o.apqn] = q
         }
         // ap_scan_domains: each queue device starts with what TAPQ answers.
@@ -96,8 +92,10 @@ public enum HostBuilder {
         for apqn in s.queues.keys.sorted() {
             if let d = s.acceptedDriver(for: apqn) { s.attachQueue(apqn, to: d) }
             // An offline card: zcrypt_card.c online_store took its zcrypt
-            // queues (those bound to cex4queue) along.
-            if s.adapters[apqn.card]?.zcryptOnline == false && s.queues[apqn]?.driver == .cex4queue {
+            // queues (those bound to cex4queue) along, unless the topology
+            // says otherwise.
+            if s.adapters[apqn.card]?.zcryptOnline == false && s.queues[apqn]?.driver == .cex4queue
+                && !t.queueOverrides.contains(where: { $0.apqn == apqn && $0.online != nil }) {
                 s.queues[apqn]?.zcryptOnline = false
             }
             if s.isConfigured(apqn) && !s.isCheckstopped(apqn) {
