@@ -287,7 +287,10 @@ END {
             if (qconf == "0" && cfg == "1") q = q "    configured: false\n"
             if (qchk == "1" && chk == "0") q = q "    checkstopped: true\n"
             if (dov != "") q = q "    driver_override: " quote(dov) "\n"
+            # zcrypt online: an offline card took its queues along, but a
+            # queue bound to cex4queue since is online (zcrypt_cex4_queue_probe).
             if (!qonlerr && qonl == "0" && ok && onl == "1") q = q "    online: false\n"
+            if (!qonlerr && qonl == "1" && onl == "0") q = q "    online: true\n"
             if (init != (d == "cex4queue" ? 1 : ok)) q = q "    dev_state: " (init ? "operating" : "uninitiated") "\n"
             if (pend != !ok) q = q "    reset_pending: " yesno(pend) "\n"
             # se_associate_show: the index, or only that one is pending

@@ -247,8 +247,12 @@ final class RecorderTests: XCTestCase {
 
             """
         if cards.count >= 3 {
+            // The last card offline, then the first domain back to the host:
+            // its queue there is bound to cex4queue again, online under an
+            // offline card (zcrypt_cex4_queue_probe sets zq->online).
             script += "echo 0 > devices/ap/\(cards[1])/config\n"
             script += "echo 0 > devices/ap/\(last)/online\n"
+            script += "echo +\(d1) > bus/ap/aqmask\n"
         }
         let (u1, u2, u3) = (Self.uuids[0], Self.uuids[1], Self.uuids[2])
         script += """
