@@ -126,6 +126,7 @@ final class TopologyTests: XCTestCase {
           config_time: 60
           poll_timeout: 1500000
           poll_thread: true
+          bindings_complete_count: 7
         mdevs:
           - {uuid: \(uuidA), adapters: [5], domains: [4], iommu_group: 3, vfio_device: 2}
           - {uuid: \(uuidB)}
@@ -151,6 +152,7 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(s.bus.configTime, 60)
         XCTAssertEqual(s.bus.pollTimeout, 1_500_000)
         XCTAssertTrue(s.bus.pollThread)
+        XCTAssertEqual(s.bus.bindingsCompleteCount, 7)
         XCTAssertEqual(s.mdevs.map(\.iommuGroup), [3, 0])
         XCTAssertEqual(s.mdevs.map(\.vfioDeviceIndex), [2, 0])
 
@@ -320,6 +322,7 @@ final class TopologyTests: XCTestCase {
         """, field: "queues[0].association_index", mentions: ["0x10000"])
         rejected("ap_bus: {ap_domain: -2}\n", field: "ap_bus.ap_domain", mentions: ["-2"])
         rejected("machine: {ap_max_domain_id: 15}\nap_bus: {ap_domain: 20}\n", field: "ap_bus.ap_domain", mentions: ["20", "15"])
+        rejected("ap_bus: {bindings_complete_count: -1}\n", field: "ap_bus.bindings_complete_count", mentions: ["-1"])
         rejected("ap_bus: {config_time: 200}\n", field: "ap_bus.config_time", mentions: ["200"])
         rejected("ap_bus: {poll_timeout: 120000000001}\n", field: "ap_bus.poll_timeout", mentions: ["120000000001"])
         rejected("ap_bus: {poll_thread: true}\n", field: "ap_bus.poll_thread", mentions: ["interrupts"])

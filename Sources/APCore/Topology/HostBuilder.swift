@@ -156,6 +156,7 @@ public enum HostBuilder {
             }
         }
         s.bus.bindingsWereComplete = s.bindingsComplete
+        if let c = t.bindingsCompleteCount { s.bus.bindingsCompleteCount = c }
         s.changes.removeAll()
         return S390Host(name: name ?? t.name, state: s)
     }

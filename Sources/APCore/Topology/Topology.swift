@@ -16,6 +16,8 @@ public struct Topology: Sendable, Equatable, Codable {
     public var configTime: Int?
     public var pollTimeout: UInt64?
     public var pollThread: Bool?
+    /// `bindings_complete_count` of a recorded host (a boot gives 1).
+    public var bindingsCompleteCount: UInt64?
     public var mdevs: [MdevSpec] = []
 
     public init(name: String) { self.name = name }

@@ -256,7 +256,8 @@ public struct TopologyDecoder {
 
     private func decodeBus(_ node: Node, into t: inout Topology) throws {
         guard let map = node.mapping else { throw fail("ap_bus", "expected a mapping") }
-        try checkKeys(map, "ap_bus", allowed: ["apmask", "aqmask", "ap_domain", "config_time", "poll_timeout", "poll_thread"])
+        try checkKeys(map, "ap_bus", allowed: ["apmask", "aqmask", "ap_domain", "config_time", "poll_timeout", "poll_thread",
+                                              "bindings_complete_count"])
         if let a = map["apmask"] { t.apmask = try mask(a, "ap_bus.apmask") }
         if let q = map["aqmask"] { t.aqmask = try mask(q, "ap_bus.aqmask") }
         // -1: no default domain, as `ap_domain` reads on a host that found none.
@@ -267,6 +268,11 @@ public struct TopologyDecoder {
             t.pollTimeout = UInt64(try integer(p, "ap_bus.poll_timeout", range: 0...120_000_000_000))
         }
         if let p = map["poll_thread"] { t.pollThread = try bool(p, "ap_bus.poll_thread") }
+        // ap_bindings_complete_count: how often the bindings became complete
+        // since boot (ap_check_bindings_complete); a recording keeps it.
+        if let c = map["bindings_complete_count"] {
+            t.bindingsCompleteCount = UInt64(try integer(c, "ap_bus.bindings_complete_count", range: 0...Int.max))
+        }
     }
 
     private func decodeMdev(_ node: Node, _ path: String) throws -> Topology.MdevSpec {
