@@ -339,6 +339,7 @@ END {
     ct = rd1(ap "/config_time"); if (ct != "" && ct != "30") printf "  config_time: %s\n", ct
     pt = rd1(ap "/poll_timeout"); if (pt != "" && pt != "250000") printf "  poll_timeout: %s\n", pt
     if (rd1(ap "/poll_thread") == "1") printf "  poll_thread: true\n"
+    bc = rd1(ap "/bindings_complete_count"); if (bc != "" && bc != "1") printf "  bindings_complete_count: %s\n", bc
 
     # mdevs by iommu group (their creation order while none was removed),
     # then UUID: an insertion sort, POSIX awk has none.

@@ -110,6 +110,11 @@ final class RecorderTests: XCTestCase {
         XCTAssertFalse(recording.contains("id: 0x05"), "outside the configuration: sysfs does not show it")
         XCTAssertTrue(recording.contains("  secure_execution_guest: true\n  interrupts: false\n"))
         XCTAssertTrue(recording.contains("    association_index: 5\n"))
+
+        // The HMC brings adapter 05 into the partition: now sysfs shows it.
+        try hw(f, ["adapter", "add", "0x05"])
+        let added = try roundTrip(f, "corners with 05", hwinfoShown: true, file: #filePath, line: #line)
+        XCTAssertTrue(added.contains("  - id: 0x05\n    type: CEX4\n    mode: accel\n"))
     }
 
     /// A machine without QCI info (`features` reads `-`, the masks `not
@@ -225,7 +230,8 @@ final class RecorderTests: XCTestCase {
     /// domain given to vfio_ap, the last queue's TAPQ word given BS 2 and
     /// taken offline, with three or more cards the second deconfigured and
     /// the last taken offline, bus settings, three mdevs created and the
-    /// first removed (a gap in the iommu groups), assignments.
+    /// first removed (a gap in the iommu groups), assignments, a queue
+    /// reset; then `vfio-ap-sim hw` changes.
     func change(_ f: MountFixture) throws {
         let cards = try FileManager.default.contentsOfDirectory(atPath: f.path("devices/ap")).filter { $0.hasPrefix("card") }.sorted()
         let queues = { (c: String) in try FileManager.default.contentsOfDirectory(atPath: f.path("devices/ap/\(c)")).filter { $0.contains(".") }.sorted() }
@@ -242,6 +248,7 @@ final class RecorderTests: XCTestCase {
             echo -\(d1) > bus/ap/aqmask
             echo \(bs2) > devices/ap/\(last)/\(lastQueue)/hwinfo
             [ -e devices/ap/\(last)/\(lastQueue)/online ] && echo 0 > devices/ap/\(last)/\(lastQueue)/online
+            echo 1 > devices/ap/\(first)/\(firstQueue)/reset
             echo 60 > bus/ap/config_time
             echo 1500000 > bus/ap/poll_timeout
 
@@ -268,6 +275,23 @@ final class RecorderTests: XCTestCase {
         let r = try ProcessRunner.run(["/bin/dash", "-c", script, f.mountpoint])
         XCTAssertEqual(r.stderr, "")
         XCTAssertEqual(r.status, 0)
+
+        // Run-time hardware changes (docs/FIDELITY.md "Run-time hardware
+        // changes"), where there is QCI info: the first card checkstopped,
+        // a control domain the partition lacked added.
+        guard try String(contentsOfFile: f.path("bus/ap/features"), encoding: .utf8) != "-\n" else { return }
+        try hw(f, ["card", "checkstop", a1])
+        let cdoms = try String(contentsOfFile: f.path("bus/ap/ap_control_domain_mask"), encoding: .utf8)
+        let digits = Array(cdoms.dropFirst(2).prefix(64))
+        let free = try XCTUnwrap((0...255).first { id in digits[id / 4].hexDigitValue.map { $0 & (8 >> (id % 4)) == 0 } ?? false })
+        try hw(f, ["control-domain", "add", String(format: "0x%02x", free)])
+    }
+
+    /// `vfio-ap-sim hw ARGS` on the fixture's host.
+    func hw(_ f: MountFixture, _ args: [String]) throws {
+        let r = try ProcessRunner.run([Simulator.binary, "hw"] + args + ["--host", f.name, "--runtime-dir", f.runtimeDir])
+        XCTAssertEqual(r.stderr, "", args.joined(separator: " "))
+        XCTAssertEqual(r.status, 0, args.joined(separator: " "))
     }
 
     // MARK: - Helpers
