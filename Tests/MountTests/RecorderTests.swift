@@ -215,6 +215,7 @@ final class RecorderTests: XCTestCase {
             XCTAssertEqual(try ProcessRunner.run(["/usr/bin/find", plain + "/sys", "-name", name]).stdout, "")
         }
         let rebuilt = try record(plain + "/sys", shell: Self.shells[0])
+        XCTAssertEqual(try record(plain + "/sys", shell: Self.shells[1]), rebuilt, "\(what): a copy without hwinfo, busybox sh against dash", file: file, line: line)
         if hwinfoShown {
             XCTAssertNotEqual(rebuilt, first, "\(what): a copy without hwinfo", file: file, line: line)
             let yaml2 = try makeScratch("yaml") + "/rebuilt.yaml"
