@@ -5,10 +5,14 @@ import XCTest
 /// scripts/record-topology.sh (issue 11, point 3): every topology the
 /// project ships is mounted, as booted and after real shell writes (masks,
 /// mdevs created, removed and assigned, a card deconfigured and one taken
-/// offline, a queue offline, a queue's TAPQ word, bus settings); the tree is
-/// recorded with dash and with busybox sh, the recording mounted and recorded
-/// again. The recordings must be identical byte for byte, and the two trees
-/// must read the same, attribute by attribute and link by link.
+/// offline, a queue offline, a queue reset, a queue's TAPQ word, bus
+/// settings) and `vfio-ap-sim hw` changes; the tree is recorded with dash and
+/// with busybox sh, the recording mounted and recorded again. The recordings
+/// must be identical byte for byte, and the two trees must read the same,
+/// attribute by attribute and link by link. A copy of the tree without the
+/// emulator's `hwinfo` (and without `ap_config`), as a real host shows it,
+/// must record the same, or where only `hwinfo` could tell, reproduce a tree
+/// that reads the same but for `hwinfo`.
 ///
 /// demo/topologies/large.yaml (65,536 queues) is left out: one recording
 /// reads about 650,000 attributes through FUSE, 97 s on the 2-core test
@@ -57,8 +61,9 @@ final class RecorderTests: XCTestCase {
     /// card, per-queue BS, config, checkstop and driver_override, a message
     /// size of 12288 given as ml 3, an SE guest with APSB, no interrupts, a
     /// z/VM poll_timeout, an mdev with only control domains and a gap in
-    /// the iommu groups. Already a changed host, and its driver_override
-    /// refuses mask writes: recorded as booted.
+    /// the iommu groups; then SE bind and association writes, and an adapter
+    /// brought into the partition (`hw adapter add`). Its driver_override
+    /// refuses mask writes, so the shared scenario is not run.
     func testCorners() throws {
         let yaml = try makeScratch("corners") + "/corners.yaml"
         try """
