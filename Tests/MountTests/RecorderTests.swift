@@ -15,7 +15,7 @@ import XCTest
 /// that reads the same but for `hwinfo`.
 ///
 /// demo/topologies/large.yaml (65,536 queues) is left out: one recording
-/// reads about 650,000 attributes through FUSE, 97 s on the 2-core test
+/// reads about 650,000 attributes through FUSE, 95 to 140 s on the 2-core test
 /// machine, and the test needs four recordings and two walks of 1.3 million
 /// files. docs/FIDELITY.md gives its round trip, run by hand.
 final class RecorderTests: XCTestCase {
