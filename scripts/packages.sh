@@ -8,10 +8,11 @@ BUILD_PACKAGES="libfuse3-dev fuse3 util-linux"
 # The real clients and runtimes the tests drive: python3 and bash (errno
 # checks), uuid-runtime (uuidgen, as vfio-ap.rst uses it), mdevctl,
 # util-linux (setpriv for non-root writers), podman + runc, bubblewrap,
-# systemd-container (systemd-nspawn) and busybox-static (the test images),
-# and the event plane's clients: udev (udevadm), python3-pyudev,
-# libvirt-daemon and libvirt-clients (libvirtd's node device driver, virsh).
-TEST_PACKAGES="python3 bash uuid-runtime mdevctl podman runc bubblewrap busybox-static systemd-container udev python3-pyudev libvirt-daemon libvirt-clients"
+# systemd-container (systemd-nspawn), busybox-static (the test images) and
+# dash (with busybox sh, the shells record-topology.sh is run with), and the
+# event plane's clients: udev (udevadm), python3-pyudev, libvirt-daemon and
+# libvirt-clients (libvirtd's node device driver, virsh).
+TEST_PACKAGES="python3 bash uuid-runtime mdevctl podman runc bubblewrap busybox-static dash systemd-container udev python3-pyudev libvirt-daemon libvirt-clients"
 
 # ensure_packages PKG...: installs those not installed yet.
 ensure_packages() {

@@ -103,6 +103,63 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(s.mdevs[0].shadow.apqns.map(\.description), ["01.0000", "01.0001"])
     }
 
+    /// The fields a recording needs (scripts/record-topology.sh): the state
+    /// the AP bus left each queue in, zcrypt's online switches, the mdevs'
+    /// iommu groups and VFIO indexes, and bus settings a running host changed.
+    func testRecordedHostState() throws {
+        let t = try TopologyDecoder(file: "rec.yaml").decode("""
+        name: rec
+        machine: {facilities: [APSC, APXA, QACT, RC8A], interrupts: false}
+        adapters:
+          - {id: 5, type: CEX5, mode: cca}
+          - {id: 6, type: CEX5, mode: accel, online: false}
+          - {id: 7, hwinfo: "0x0000000000000000"}
+        usage_domains: [4, 0x10, 0xab]
+        queues:
+          - {apqn: "05.0004", dev_state: uninitiated}
+          - {apqn: "06.0010", online: true}
+          - {apqn: "05.00ab", online: false, reset_pending: true, association_index: 0x4711}
+        ap_bus:
+          apmask: "0xfb"
+          aqmask: "0xf7\(String(repeating: "f", count: 62))"
+          ap_domain: 4
+          config_time: 60
+          poll_timeout: 1500000
+          poll_thread: true
+          bindings_complete_count: 7
+        mdevs:
+          - {uuid: \(uuidA), adapters: [5], domains: [4], iommu_group: 3, vfio_device: 2}
+          - {uuid: \(uuidB)}
+        """)
+        XCTAssertEqual(t.queueOverrides[0].initialized, false)
+        XCTAssertEqual(t.adapters[1].online, false)
+        XCTAssertNil(t.adapters[0].online, "absent: the topology's digest does not change")
+        let s = try HostBuilder.build(t, file: "rec.yaml").state
+        // 05.0004 is vfio_ap's (apmask lacks 5) and was unbound since boot.
+        XCTAssertEqual(s.queues[APQN(card: 5, domain: 4)]?.driver, .vfioAP)
+        XCTAssertEqual(s.queues[APQN(card: 5, domain: 4)]?.initialized, false)
+        XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.resetPending, true)
+        XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.zcryptOnline, false)
+        XCTAssertEqual(s.queues[APQN(card: 5, domain: 0xab)]?.associationIndex, 0x4711)
+        XCTAssertEqual(s.adapters[6]?.zcryptOnline, false)
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 0xab)]?.zcryptOnline, false, "online_store takes the card's zcrypt queues along")
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 4)]?.driver, .vfioAP)
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 4)]?.zcryptOnline, true, "a vfio_ap queue has no zcrypt queue to take along")
+        XCTAssertEqual(s.queues[APQN(card: 6, domain: 0x10)]?.zcryptOnline, true, "bound to cex4queue after the card went offline")
+        XCTAssertFalse(s.hasCardDevice(7), "in the configuration, but TAPQ gives no info: no card device")
+        XCTAssertTrue(s.hostConfig.adapters.contains(7))
+        XCTAssertEqual(s.bus.defaultDomain, 4, "kept although aqmask lost it, as an aqmask write leaves ap_domain")
+        XCTAssertEqual(s.bus.configTime, 60)
+        XCTAssertEqual(s.bus.pollTimeout, 1_500_000)
+        XCTAssertTrue(s.bus.pollThread)
+        XCTAssertEqual(s.bus.bindingsCompleteCount, 7)
+        XCTAssertEqual(s.mdevs.map(\.iommuGroup), [3, 0])
+        XCTAssertEqual(s.mdevs.map(\.vfioDeviceIndex), [2, 0])
+
+        let none = try TopologyDecoder(file: "x.yaml").decode("usage_domains: [1]\nap_bus: {ap_domain: -1}\n")
+        XCTAssertEqual(try HostBuilder.build(none, file: "x.yaml").state.bus.defaultDomain, -1)
+    }
+
     // MARK: - Rejected topologies: file, field and value named
 
     func rejected(_ yaml: String, field: String, mentions: [String], file: StaticString = #filePath, line: UInt = #line) {
@@ -232,6 +289,57 @@ final class TopologyTests: XCTestCase {
         queues:
           - {apqn: "05.0004", driver_override: vfio_ap}
         """, field: "queues", mentions: ["driver_override"])
+    }
+
+    func testBadRecordedState() {
+        rejected("""
+        adapters:
+          - {id: 5, type: CEX8}
+        usage_domains: [4]
+        queues:
+          - {apqn: "05.0004", dev_state: asleep}
+        """, field: "queues[0].dev_state", mentions: ["asleep", "operating", "uninitiated"])
+        rejected("""
+        adapters:
+          - {id: 5, type: CEX8}
+        usage_domains: [4]
+        queues:
+          - {apqn: "05.0004", reset_pending: perhaps}
+        """, field: "queues[0].reset_pending", mentions: ["perhaps"])
+        rejected("""
+        adapters:
+          - {id: 5, type: CEX8}
+        usage_domains: [4]
+        queues:
+          - {apqn: "05.0004", online: sometimes}
+        """, field: "queues[0].online", mentions: ["sometimes"])
+        rejected("""
+        adapters:
+          - {id: 5, type: CEX8, mode: ep11}
+        usage_domains: [4]
+        queues:
+          - {apqn: "05.0004", association_index: 0x10000}
+        """, field: "queues[0].association_index", mentions: ["0x10000"])
+        rejected("ap_bus: {ap_domain: -2}\n", field: "ap_bus.ap_domain", mentions: ["-2"])
+        rejected("machine: {ap_max_domain_id: 15}\nap_bus: {ap_domain: 20}\n", field: "ap_bus.ap_domain", mentions: ["20", "15"])
+        rejected("ap_bus: {bindings_complete_count: -1}\n", field: "ap_bus.bindings_complete_count", mentions: ["-1"])
+        rejected("ap_bus: {config_time: 200}\n", field: "ap_bus.config_time", mentions: ["200"])
+        rejected("ap_bus: {poll_timeout: 120000000001}\n", field: "ap_bus.poll_timeout", mentions: ["120000000001"])
+        rejected("ap_bus: {poll_thread: true}\n", field: "ap_bus.poll_thread", mentions: ["interrupts"])
+        rejected("""
+        mdevs:
+          - {uuid: \(uuidA), iommu_group: 1}
+          - {uuid: \(uuidB), iommu_group: 1}
+        """, field: "mdevs[1].iommu_group", mentions: ["1", uuidA])
+        rejected("""
+        mdevs:
+          - {uuid: \(uuidA), vfio_device: 0}
+          - {uuid: \(uuidB), vfio_device: 0}
+        """, field: "mdevs[1].vfio_device", mentions: ["vfio0", uuidA])
+        rejected("""
+        mdevs:
+          - {uuid: \(uuidA), iommu_group: -1}
+        """, field: "mdevs[0].iommu_group", mentions: ["-1"])
     }
 
     func testEmptyAndInvalidYAML() {

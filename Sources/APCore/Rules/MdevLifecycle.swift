@@ -5,13 +5,15 @@ import SystemPackage
 extension HostState {
     /// `create` store after `guid_parse`: EEXIST for a UUID that exists,
     /// EUSERS when no instance is left.
-    public mutating func createMdev(uuid: String) throws {
+    /// A topology may give the iommu group and VFIO device index a recorded
+    /// host had; otherwise the lowest free ones are taken.
+    public mutating func createMdev(uuid: String, iommuGroup: Int? = nil, vfioDeviceIndex: Int? = nil) throws {
         let name = uuid.lowercased()
         if mdevIndex(uuid: name) != nil { throw Errno.fileExists }
         if availableInstances <= 0 { throw Errno.tooManyUsers }
         // iommu_group_ida and vfio.device_ida hand out the lowest free id.
-        let group = lowestFree(mdevs.map(\.iommuGroup))
-        let index = lowestFree(mdevs.map(\.vfioDeviceIndex))
+        let group = iommuGroup ?? lowestFree(mdevs.map(\.iommuGroup))
+        let index = vfioDeviceIndex ?? lowestFree(mdevs.map(\.vfioDeviceIndex))
         var m = MediatedDevice(uuid: name, iommuGroup: group, vfioDeviceIndex: index)
         m.shadow = APMatrix()
         mdevs.append(m)

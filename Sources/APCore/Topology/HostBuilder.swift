@@ -39,6 +39,7 @@ public enum HostBuilder {
                 a.ep11FirmwareVersion = FirmwareVersion(major: major, minor: minor)
             }
             a.ep11OperationModes = spec.ep11OperationModes
+            a.zcryptOnline = spec.online ?? true
             // ap_scan_adapter at boot: a card device for an adapter of the
             // configuration with a usage domain that answers TAPQ and a
             // supported type.
@@ -69,6 +70,11 @@ public enum HostBuilder {
             if let c = o.checkstopped { q.checkstopped = c }
             if let d = o.driverOverride { q.driverOverride = d }
             if let m = o.masterKeys { q.masterKeys = m }
+            if let a = o.associationIndex { q.associationIndex = a }
+            // Also online under an offline card: online_store refuses that
+            // write (EINVAL), but a queue bound to cex4queue after the card
+            // went offline is online (zcrypt_cex4_queue_probe).
+            if let on = o.online { q.zcryptOnline = on }
             s.queues[o.apqn] = q
         }
         // ap_scan_domains: each queue device starts with what TAPQ answers.
@@ -85,24 +91,56 @@ public enum HostBuilder {
         // is then initialised by the AP bus whichever driver took it.
         for apqn in s.queues.keys.sorted() {
             if let d = s.acceptedDriver(for: apqn) { s.attachQueue(apqn, to: d) }
+            // An offline card: zcrypt_card.c online_store took its zcrypt
+            // queues (those bound to cex4queue) along, unless the topology
+            // says otherwise.
+            if s.adapters[apqn.card]?.zcryptOnline == false && s.queues[apqn]?.driver == .cex4queue
+                && !t.queueOverrides.contains(where: { $0.apqn == apqn && $0.online != nil }) {
+                s.queues[apqn]?.zcryptOnline = false
+            }
             if s.isConfigured(apqn) && !s.isCheckstopped(apqn) {
                 s.queues[apqn]?.initialized = true
                 s.queues[apqn]?.resetPending = false
             }
         }
+        // The state the AP bus left each queue in, where the topology says
+        // (a recorded host): after the boot-time probe, as later unbinds do.
+        for o in t.queueOverrides {
+            if let i = o.initialized { s.queues[o.apqn]?.initialized = i }
+            if let r = o.resetPending { s.queues[o.apqn]?.resetPending = r }
+        }
         if let d = t.defaultDomain {
-            do { try s.setDefaultDomain(d) } catch {
-                throw TopologyError(file: file, field: "ap_bus.ap_domain", message: "domain \(d) is not a usable default domain")
+            // ap_domain_store wants the domain in aqmask, but an aqmask
+            // write does not change ap_domain_index afterwards: a recorded
+            // host may hold a domain aqmask has lost, or -1.
+            guard d <= s.machine.maxDomainID else {
+                throw TopologyError(file: file, field: "ap_bus.ap_domain", message: "domain \(d) is not a usable default domain: above ap_max_domain_id \(s.machine.maxDomainID)")
             }
+            s.bus.defaultDomain = d
         } else if let first = t.usageDomains.first(where: { s.bus.aqmask.contains($0) }) {
             // ap_select_domain picks the first usable domain of the configuration.
             s.bus.defaultDomain = first
         }
         // mdev_register_parent when vfio_ap loads: dev_info on the matrix device.
         s.log(.info, KernelLog.deviceLine(driver: "vfio_ap", device: "matrix", "MDEV: Registered"))
+        if let c = t.configTime { try? s.setConfigTime(c) }
+        if let p = t.pollTimeout { try? s.setPollTimeout(p) }
+        if let p = t.pollThread {
+            // poll_thread_store: no poll thread while AP interrupts are in use.
+            if p && s.machine.interrupts {
+                throw TopologyError(file: file, field: "ap_bus.poll_thread", message: "true needs machine.interrupts false (the AP bus runs no poll thread with interrupts)")
+            }
+            s.setPollThread(p)
+        }
         for (k, m) in t.mdevs.enumerated() {
             let path = "mdevs[\(k)]"
-            do { try s.createMdev(uuid: m.uuid) } catch {
+            if let g = m.iommuGroup, let other = s.mdevs.first(where: { $0.iommuGroup == g }) {
+                throw TopologyError(file: file, field: "\(path).iommu_group", message: "iommu group \(g) is taken by mdev \(other.uuid)")
+            }
+            if let v = m.vfioDeviceIndex, let other = s.mdevs.first(where: { $0.vfioDeviceIndex == v }) {
+                throw TopologyError(file: file, field: "\(path).vfio_device", message: "vfio\(v) is taken by mdev \(other.uuid)")
+            }
+            do { try s.createMdev(uuid: m.uuid, iommuGroup: m.iommuGroup, vfioDeviceIndex: m.vfioDeviceIndex) } catch {
                 throw TopologyError(file: file, field: "\(path).uuid", message: "mdev \(m.uuid) is listed twice")
             }
             for (field, resource, ids) in [("adapters", HostState.MatrixResource.adapter, m.adapters),
@@ -118,6 +156,7 @@ public enum HostBuilder {
             }
         }
         s.bus.bindingsWereComplete = s.bindingsComplete
+        if let c = t.bindingsCompleteCount { s.bus.bindingsCompleteCount = c }
         s.changes.removeAll()
         return S390Host(name: name ?? t.name, state: s)
     }

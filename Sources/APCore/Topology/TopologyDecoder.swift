@@ -101,7 +101,8 @@ public struct TopologyDecoder {
         guard let map = node.mapping else { throw fail(path, "expected a mapping") }
         try checkKeys(map, path, allowed: ["id", "type", "raw_type", "mode", "facilities", "classification",
                                            "depth", "max_msg_size", "hwinfo", "configured", "checkstopped",
-                                           "in_configuration", "serial_number", "api_ordinal", "fw_version", "op_modes", "master_keys"])
+                                           "in_configuration", "serial_number", "api_ordinal", "fw_version", "op_modes", "master_keys",
+                                           "online"])
         guard let idNode = map["id"] else { throw fail(path, "missing 'id'") }
         let id = try integer(idNode, "\(path).id", range: 0...255)
         if id > machine.maxAdapterID {
@@ -168,6 +169,7 @@ public struct TopologyDecoder {
         if let c = map["configured"] { spec.configured = try bool(c, "\(path).configured") }
         if let c = map["checkstopped"] { spec.checkstopped = try bool(c, "\(path).checkstopped") }
         if let c = map["in_configuration"] { spec.inConfiguration = try bool(c, "\(path).in_configuration") }
+        if let o = map["online"] { spec.online = try bool(o, "\(path).online") }
         if let s = map["serial_number"] { spec.serialNumber = try string(s, "\(path).serial_number") }
         if let a = map["api_ordinal"] { spec.ep11APIOrdinal = try integer(a, "\(path).api_ordinal", range: 0...Int(UInt32.max)) }
         if let f = map["fw_version"] {
@@ -192,7 +194,8 @@ public struct TopologyDecoder {
     private func decodeQueue(_ node: Node, _ path: String) throws -> Topology.QueueSpec {
         guard let map = node.mapping else { throw fail(path, "expected a mapping") }
         try checkKeys(map, path, allowed: ["apqn", "hwinfo", "bind_state", "configured", "checkstopped",
-                                           "driver_override", "master_keys"])
+                                           "driver_override", "master_keys", "online", "dev_state", "reset_pending",
+                                           "association_index"])
         guard let a = map["apqn"] else { throw fail(path, "missing 'apqn'") }
         let text = try string(a, "\(path).apqn")
         guard let apqn = parseAPQN(text) else {
@@ -205,6 +208,18 @@ public struct TopologyDecoder {
         if let c = map["checkstopped"] { spec.checkstopped = try bool(c, "\(path).checkstopped") }
         if let d = map["driver_override"] { spec.driverOverride = try string(d, "\(path).driver_override") }
         if let k = map["master_keys"] { spec.masterKeys = try decodeMasterKeys(k, "\(path).master_keys") }
+        if let o = map["online"] { spec.online = try bool(o, "\(path).online") }
+        if let d = map["dev_state"] {
+            // ap_queue.c's dev_state: what `request_count` shows (a number or `-`).
+            switch try string(d, "\(path).dev_state") {
+            case "operating": spec.initialized = true
+            case "uninitiated": spec.initialized = false
+            case let other: throw fail("\(path).dev_state", "unknown device state '\(other)' (expected operating or uninitiated)")
+            }
+        }
+        if let r = map["reset_pending"] { spec.resetPending = try bool(r, "\(path).reset_pending") }
+        // se_associate_store: below ASSOC_IDX_INVALID (0x10000).
+        if let a = map["association_index"] { spec.associationIndex = try integer(a, "\(path).association_index", range: 0...0xFFFF) }
         return spec
     }
 
@@ -241,15 +256,28 @@ public struct TopologyDecoder {
 
     private func decodeBus(_ node: Node, into t: inout Topology) throws {
         guard let map = node.mapping else { throw fail("ap_bus", "expected a mapping") }
-        try checkKeys(map, "ap_bus", allowed: ["apmask", "aqmask", "ap_domain"])
+        try checkKeys(map, "ap_bus", allowed: ["apmask", "aqmask", "ap_domain", "config_time", "poll_timeout", "poll_thread",
+                                              "bindings_complete_count"])
         if let a = map["apmask"] { t.apmask = try mask(a, "ap_bus.apmask") }
         if let q = map["aqmask"] { t.aqmask = try mask(q, "ap_bus.aqmask") }
-        if let d = map["ap_domain"] { t.defaultDomain = try integer(d, "ap_bus.ap_domain", range: 0...255) }
+        // -1: no default domain, as `ap_domain` reads on a host that found none.
+        if let d = map["ap_domain"] { t.defaultDomain = try integer(d, "ap_bus.ap_domain", range: -1...255) }
+        // config_time_store: 5-120 s; poll_timeout_store: at most 120 s in ns.
+        if let c = map["config_time"] { t.configTime = try integer(c, "ap_bus.config_time", range: 5...120) }
+        if let p = map["poll_timeout"] {
+            t.pollTimeout = UInt64(try integer(p, "ap_bus.poll_timeout", range: 0...120_000_000_000))
+        }
+        if let p = map["poll_thread"] { t.pollThread = try bool(p, "ap_bus.poll_thread") }
+        // ap_bindings_complete_count: how often the bindings became complete
+        // since boot (ap_check_bindings_complete); a recording keeps it.
+        if let c = map["bindings_complete_count"] {
+            t.bindingsCompleteCount = UInt64(try integer(c, "ap_bus.bindings_complete_count", range: 0...Int.max))
+        }
     }
 
     private func decodeMdev(_ node: Node, _ path: String) throws -> Topology.MdevSpec {
         guard let map = node.mapping else { throw fail(path, "expected a mapping") }
-        try checkKeys(map, path, allowed: ["uuid", "adapters", "domains", "control_domains"])
+        try checkKeys(map, path, allowed: ["uuid", "adapters", "domains", "control_domains", "iommu_group", "vfio_device"])
         guard let u = map["uuid"] else { throw fail(path, "missing 'uuid'") }
         let uuid = try string(u, "\(path).uuid")
         guard isUUID(uuid) else { throw fail("\(path).uuid", "not a UUID: '\(uuid)'") }
@@ -257,6 +285,9 @@ public struct TopologyDecoder {
         spec.adapters = try map["adapters"].map { try ids(of: $0, "\(path).adapters", max: 255) } ?? []
         spec.domains = try map["domains"].map { try ids(of: $0, "\(path).domains", max: 255) } ?? []
         spec.controlDomains = try map["control_domains"].map { try ids(of: $0, "\(path).control_domains", max: 255) } ?? []
+        // iommu_group_ida and vfio.device_ida hand out non-negative ints.
+        if let g = map["iommu_group"] { spec.iommuGroup = try integer(g, "\(path).iommu_group", range: 0...Int(Int32.max)) }
+        if let v = map["vfio_device"] { spec.vfioDeviceIndex = try integer(v, "\(path).vfio_device", range: 0...Int(Int32.max)) }
         return spec
     }
 
