@@ -113,10 +113,16 @@ public struct HostState: Sendable, Codable {
     /// of a deconfigured adapter answers DECONFIGURED, which wins over a
     /// checkstop (one response code).
     public func tapq(_ q: APQN) -> TAPQAnswer? {
-        guard q.card <= machine.maxAdapterID, q.domain <= machine.maxDomainID,
-              hardware.config.adapters.contains(q.card), hardware.config.domains.contains(q.domain),
-              let adapter = adapters[q.card] else { return nil }
+        guard let adapter = adapterAnsweringTAPQ(q) else { return nil }
         return tapqAnswer(adapter, queues[q] ?? hardware.parkedQueues[q])
+    }
+
+    /// The adapter of an APQN the partition has (TAPQ answers for it), nil
+    /// when `tapq` answers nil.
+    func adapterAnsweringTAPQ(_ q: APQN) -> Adapter? {
+        guard q.card <= machine.maxAdapterID, q.domain <= machine.maxDomainID,
+              hardware.config.adapters.contains(q.card), hardware.config.domains.contains(q.domain) else { return nil }
+        return adapters[q.card]
     }
 
     /// TAPQ's answer for a queue of `adapter` the partition has, from the
