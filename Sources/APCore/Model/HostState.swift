@@ -20,7 +20,8 @@ public struct HostState: Sendable, Codable {
     public var vfioFeatures: [String]
     /// mdevs in creation order; the kernel's `mdev_list` is iterated newest
     /// first because `vfio_ap_mdev_probe` uses `list_add` (head insertion).
-    public var mdevs: [MediatedDevice] = []
+    /// Indexed by UUID and by the adapters and domains each holds.
+    public var mdevs: MediatedDeviceList = []
     /// `MAX_ZDEV_ENTRIES_EXT`.
     public var maxMdevs = 65_536
     /// Simulated KVM guests by name.
@@ -145,12 +146,11 @@ public struct HostState: Sendable, Codable {
         return bus.apmask.contains(q.card) && bus.aqmask.contains(q.domain)
     }
 
-    /// The mdev whose matrix holds the APQN (sharing is refused, so at most one).
-    public func mdevIndex(assigning q: APQN) -> Int? {
-        mdevs.indices.reversed().first { mdevs[$0].isAssigned(q) }
-    }
+    /// The mdev whose matrix holds the APQN (sharing is refused, so at most
+    /// one; were there more, the newest, as a walk of `mdev_list` finds it).
+    public func mdevIndex(assigning q: APQN) -> Int? { mdevs.newestHolder(of: q) }
 
-    public func mdevIndex(uuid: String) -> Int? { mdevs.firstIndex { $0.uuid == uuid } }
+    public func mdevIndex(uuid: String) -> Int? { mdevs.position(of: uuid) }
 
     /// `_queue_passable`: bound to vfio_ap (and so linked to the mdev that has
     /// the APQN) with a last reset response of normal, deconfigured or checkstopped.
