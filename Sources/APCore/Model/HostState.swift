@@ -121,9 +121,19 @@ public struct HostState: Sendable, Codable {
     /// The adapter of an APQN the partition has (TAPQ answers for it), nil
     /// when `tapq` answers nil.
     func adapterAnsweringTAPQ(_ q: APQN) -> Adapter? {
-        guard q.card <= machine.maxAdapterID, q.domain <= machine.maxDomainID,
-              hardware.config.adapters.contains(q.card), hardware.config.domains.contains(q.domain) else { return nil }
-        return adapters[q.card]
+        domainAnswersTAPQ(q.domain) ? adapterAnsweringTAPQ(card: q.card) : nil
+    }
+
+    /// The adapter half of `adapterAnsweringTAPQ`: the adapter is the
+    /// machine's and in the partition's configuration.
+    func adapterAnsweringTAPQ(card: Int) -> Adapter? {
+        guard card <= machine.maxAdapterID, hardware.config.adapters.contains(card) else { return nil }
+        return adapters[card]
+    }
+
+    /// The domain half: within the limits and in the partition's configuration.
+    func domainAnswersTAPQ(_ domain: Int) -> Bool {
+        domain <= machine.maxDomainID && hardware.config.domains.contains(domain)
     }
 
     /// TAPQ's answer for a queue of `adapter` the partition has, from the

@@ -3,8 +3,9 @@
 /// order (`ap_scan_bus` scans adapters, then their domains, ascending),
 /// reachable by APQN for the topology's per-queue overrides.
 struct BootQueues {
-    /// The queues in APQN order.
-    private(set) var inOrder: [Queue] = []
+    /// The queues in APQN order (changed in place by the boot, never
+    /// reordered or resized).
+    var inOrder: [Queue] = []
     /// `APQN.rawValue` → position in `inOrder`, -1 for none.
     private var positions = [Int32](repeating: -1, count: 1 << 16)
 

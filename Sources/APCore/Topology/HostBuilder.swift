@@ -80,18 +80,22 @@ public enum HostBuilder {
         // vfio_ap_mdev_probe_queue, finds none to link; the changes a boot
         // records are dropped below anyway.)
         s.queues.reserveCapacity(queues.count)
-        for var q in queues.inOrder {
-            if let adapter = s.adapterAnsweringTAPQ(q.apqn) {
-                let tapq = s.tapqAnswer(adapter, q)
-                q.config = !tapq.deconfigured
-                q.chkstop = tapq.checkstopped
+        var card: (id: Int, answering: Adapter?) = (-1, nil)
+        for k in queues.inOrder.indices {
+            let apqn = queues.inOrder[k].apqn
+            // The queues come card by card: TAPQ's adapter is looked up once a card.
+            if apqn.card != card.id { card = (apqn.card, s.adapterAnsweringTAPQ(card: apqn.card)) }
+            if let adapter = card.answering, s.domainAnswersTAPQ(apqn.domain) {
+                let tapq = s.tapqAnswer(adapter, queues.inOrder[k])
+                queues.inOrder[k].config = !tapq.deconfigured
+                queues.inOrder[k].chkstop = tapq.checkstopped
             }
-            if let d = s.acceptedDriver(for: q, at: q.apqn) { q.bind(to: d) }
-            if q.config && !q.chkstop {
-                q.initialized = true
-                q.resetPending = false
+            if let d = s.acceptedDriver(for: queues.inOrder[k], at: apqn) { queues.inOrder[k].bind(to: d) }
+            if queues.inOrder[k].config && !queues.inOrder[k].chkstop {
+                queues.inOrder[k].initialized = true
+                queues.inOrder[k].resetPending = false
             }
-            s.queues[q.apqn] = q
+            s.queues[apqn] = queues.inOrder[k]
         }
         if let d = t.defaultDomain {
             do { try s.setDefaultDomain(d) } catch {
