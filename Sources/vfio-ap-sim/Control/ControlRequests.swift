@@ -154,8 +154,19 @@ enum ControlRequests {
 /// its time. Any other line is split as before, by Character (a space
 /// followed by a combining mark is no separator there).
 func requestWords(_ line: String) -> [String] {
-    guard line.utf8.allSatisfy({ $0 < 0x80 }) else { return line.split(separator: " ").map(String.init) }
-    return line.utf8.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+    var text = line
+    return text.withUTF8 { bytes -> [String] in
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        guard ascii else { return line.split(separator: " ").map(String.init) }
+        var words: [String] = []
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == 0x20 {
+            if i > start { words.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
+            start = i + 1
+        }
+        return words
+    }
 }
 
 /// Binary data on the line protocol: lower-case hex, "-" for none.
