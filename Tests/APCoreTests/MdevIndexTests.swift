@@ -197,5 +197,15 @@ final class MdevIndexTests: XCTestCase {
         XCTAssertNil(decoded.newestHolder(of: APQN(card: 3, domain: 8)))
         XCTAssertEqual(decoded.lowestFreeIOMMUGroup, 1)
         XCTAssertEqual(decoded.lowestFreeVFIODeviceIndex, 2)
+
+        // Changed in place, UUID and matrix included, it is indexed anew.
+        var changed = decoded
+        changed[0].uuid = uuid(3)
+        changed[0].matrix.domains = APMask(ids: [8])
+        XCTAssertEqual(changed.position(of: uuid(3)), 0)
+        XCTAssertNil(changed.position(of: uuid(1)))
+        XCTAssertNil(changed.newestHolder(of: APQN(card: 3, domain: 7)))
+        XCTAssertEqual(changed.newestHolder(of: APQN(card: 3, domain: 8)), 0)
+        XCTAssertEqual(decoded.position(of: uuid(1)), 0, "a copy keeps its own indexes")
     }
 }

@@ -83,10 +83,10 @@ public struct MediatedDeviceList: Sendable {
         vfioDeviceIndexes.insert(m.vfioDeviceIndex)
     }
 
-    /// An mdev changed in place: only what differs is re-indexed.
-    private mutating func replace(_ old: MediatedDevice, with new: MediatedDevice, at j: Int) {
+    /// The mdev at `j` (already stored) changed in place: only what differs
+    /// is re-indexed; a new UUID (which no rule makes) re-indexes all.
+    private mutating func reindex(_ j: Int, old: MediatedDevice, new: MediatedDevice) {
         if old.uuid != new.uuid {
-            devices[j] = new
             rebuildIndexes()
             return
         }
@@ -121,7 +121,7 @@ extension MediatedDeviceList: RandomAccessCollection, MutableCollection, RangeRe
         set {
             let old = devices[position]
             devices[position] = newValue
-            replace(old, with: newValue, at: position)
+            reindex(position, old: old, new: newValue)
         }
     }
 
