@@ -207,5 +207,16 @@ final class MdevIndexTests: XCTestCase {
         XCTAssertNil(changed.newestHolder(of: APQN(card: 3, domain: 7)))
         XCTAssertEqual(changed.newestHolder(of: APQN(card: 3, domain: 8)), 0)
         XCTAssertEqual(decoded.position(of: uuid(1)), 0, "a copy keeps its own indexes")
+
+        // Two mdevs of one UUID (a state file could hold them): the first
+        // is found, and after its removal the other.
+        var twice: MediatedDeviceList = [MediatedDevice(uuid: uuid(5), iommuGroup: 0, vfioDeviceIndex: 0), m,
+                                         MediatedDevice(uuid: uuid(5), iommuGroup: 2, vfioDeviceIndex: 2)]
+        XCTAssertEqual(twice.position(of: uuid(5)), 0)
+        twice.remove(at: 0)
+        XCTAssertEqual(twice.position(of: uuid(5)), 1)
+        XCTAssertEqual(twice.position(of: uuid(1)), 0)
+        XCTAssertEqual(twice.newestHolder(of: APQN(card: 3, domain: 7)), 0)
+        XCTAssertEqual(twice.lowestFreeIOMMUGroup, 1, "groups 0 (uuid 1) and 2 in use")
     }
 }

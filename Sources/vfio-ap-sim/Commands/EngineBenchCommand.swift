@@ -20,7 +20,7 @@ struct EngineBenchCommand: ParsableCommand {
         func run() throws {
             guard let data = FileManager.default.contents(atPath: topology) else { throw UserError("cannot read \(topology)") }
             let text = String(decoding: data, as: UTF8.self)
-            var decode: [Double] = [], build: [Double] = []
+            var decode: [Double] = [], build: [Double] = [], remove: [Double] = []
             var mdevs = 0
             for _ in 0..<max(rounds, 1) {
                 var t = Clock.now
@@ -30,10 +30,17 @@ struct EngineBenchCommand: ParsableCommand {
                 let host = try HostBuilder.build(topo, file: topology)
                 build.append(t.elapsedMilliseconds)
                 mdevs = host.read { $0.mdevs.count }
+                // `echo 1 > remove` of the mdev in the middle of the list.
+                if let middle = host.read({ $0.mdevs.isEmpty ? nil : $0.mdevs[$0.mdevs.count / 2].uuid }) {
+                    t = Clock.now
+                    try host.removeMdev(uuid: middle)
+                    remove.append(t.elapsedMilliseconds)
+                }
             }
             print("decode \(Clock.median(decode))")
             print("build \(Clock.median(build))")
             print("mdevs \(mdevs)")
+            if !remove.isEmpty { print("remove \(Clock.median(remove))") }
         }
     }
 
