@@ -65,10 +65,13 @@ struct EngineBenchCommand: ParsableCommand {
             let targetGuests = try Self.guestWithEveryQueue(topo)
             try targetGuests.setPaused("g", true)
             var servers: [ControlServer] = []
-            defer { for s in servers { s.stop() } }
+            let dir = FileManager.default.temporaryDirectory.path + "/vfio-ap-sim-bench-\(getpid())"
+            defer {
+                for s in servers { s.stop() }
+                if controlSocket { try? FileManager.default.removeItem(atPath: dir) }
+            }
             func peer(_ guests: GuestManager, _ name: String) throws -> MigrationPeer {
                 guard controlSocket else { return LocalPeer(guests) }
-                let dir = FileManager.default.temporaryDirectory.path + "/vfio-ap-sim-bench-\(getpid())"
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 let path = "\(dir)/\(name).sock"
                 let server = ControlServer(path: path, handler: ControlRequests.handler(
