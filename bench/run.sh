@@ -33,6 +33,9 @@ start() { # name mode [topology] [state]
 start off off; start names names; start pages pages; start noopen no-open
 start large names demo/topologies/large.yaml
 start state names "" state; start largestate names demo/topologies/large.yaml state
+# 20,000 mdevs, one APQN each, on the large host: generated, never committed.
+python3 bench/generate-mdevs.py 20000 "$WORK/mdevs20000.yaml"
+start mdevs20000 names "$WORK/mdevs20000.yaml"
 echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "command: bench/run.sh $ROUNDS $N ($(date -u +%F))"
 echo
@@ -93,6 +96,23 @@ def kernel_writes():
     return float(subprocess.run(["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c",
         f"mount -t sysfs sysfs {work}/netns-sys && python3 {kwrite} {work}/netns-sys/class/net/lo/ifalias"],
         check=True, capture_output=True, text=True).stdout)
+def engine(*args):
+    # One round of an in-process engine figure (vfio-ap-sim __bench-engine):
+    # its lines are "name milliseconds".
+    out = subprocess.run([sim, "__bench-engine", *args, "--rounds", "1"], check=True, capture_output=True, text=True).stdout
+    return {l.split()[0]: float(l.split()[1]) for l in out.splitlines()}
+booted = {}
+def boot_ms(topology):
+    booted.update(engine("boot", "--topology", topology))
+    return booted["decode"] + booted["build"]
+migration = {}
+def migration_ms(way, socket=False):
+    # save and resume come from one run; the save figure's call makes it.
+    # Through the control socket a write is 16 KiB: a request line is at
+    # most 64 KiB, and a 32 KiB write's hex is 64 KiB and its words.
+    extra = ["--control-socket", "--write-size", "16384"] if socket else []
+    if way == "save": migration[socket] = engine("migration", "--topology", "demo/topologies/large.yaml", *extra)
+    return migration[socket][way]
 def umockdev_reads(): return float(subprocess.run(["umockdev-run", "--", "python3", umock], check=True, capture_output=True, text=True).stdout)
 # A tmpfs mirror of the large host's bus/ap/devices (same symlinks).
 large = work + "/large"
@@ -133,6 +153,14 @@ figures = {
     "unshare -m true (s)": lambda: 1 / runs(["unshare", "-m", "true"]),
     "ls -l bus/ap/devices, 65,536-queue host (s)": lambda: 1 / ls(large + "/bus/ap/devices"),
     "ls -l tmpfs mirror of it (s)": lambda: 1 / ls(mirror),
+    "boot in-process (decode + build), default host (ms)": lambda: boot_ms("Sources/APCore/Topologies/default.yaml"),
+    "boot in-process (decode + build), 65,536-queue host (ms)": lambda: boot_ms("demo/topologies/large.yaml"),
+    "boot in-process (decode + build), 20,000 mdevs on it (ms)": lambda: boot_ms(work + "/mdevs20000.yaml"),
+    "remove of the middle one of the 20,000 mdevs, in-process (ms)": lambda: booted["remove"],
+    "save (STOP_COPY + read) of a 65,536-APQN guest (ms)": lambda: migration_ms("save"),
+    "resume + validation (RESUMING + 32 KiB writes) of it (ms)": lambda: migration_ms("resume"),
+    "save of it through the control socket (migration save's path) (ms)": lambda: migration_ms("save", True),
+    "resume + validation through the control socket, 16 KiB writes (ms)": lambda: migration_ms("resume", True),
 }
 samples = {k: [] for k in figures}
 for r in range(rounds):
@@ -143,7 +171,9 @@ umd = med["umockdev test bed (LD_PRELOAD)"]
 print("| figure | median | ratio |")
 print("|---|---|---|")
 for k, v in med.items():
-    if k.endswith("(s)"):
+    if k.endswith("(ms)"):
+        print(f"| {k[:-5]} | {v:,.1f} ms | |")
+    elif k.endswith("(s)"):
         ref = {"exec -- true (s)": "umockdev-run -- true (s)", "ls -l bus/ap/devices, 65,536-queue host (s)": "ls -l tmpfs mirror of it (s)"}.get(k)
         ratio = f"{(1 / v) / (1 / med[ref]):.2f}x the time of {ref[:-4]}" if ref else ""
         print(f"| {k[:-4]} | {1 / v:.3f} s | {ratio} |")
@@ -154,7 +184,7 @@ for k, v in med.items():
         print(f"| {k} | {v:,.0f}/s | {v / med['stat kernel /sys/bus/cpu/devices/cpu0']:.3f}x kernel sysfs |")
     else:
         print(f"| {k} | {v:,.0f}/s | {v / kernel_read:.3f}x kernel sysfs, {v / umd:.3f}x umockdev |")
-for mode in ["off", "names", "pages", "noopen", "large", "state", "largestate"]:
+for mode in ["off", "names", "pages", "noopen", "large", "state", "largestate", "mdevs20000"]:
     print(f"| mount ready, {mode} host | {open(work + '/' + mode + '.ms').read().strip()} ms | |")
 # Once, at the end: a walk of the whole large tree, the server's memory
 # before and after it, and an mdev removal after it.

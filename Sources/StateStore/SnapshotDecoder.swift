@@ -47,7 +47,7 @@ enum SnapshotDecoder {
             queues[q] = queue
         }
         s.queues = queues
-        s.mdevs = d.mdevs
+        s.mdevs = MediatedDeviceList(d.mdevs)
         s.log = KernelLog(entries: d.logEntries, dropped: s.log.dropped, capacity: s.log.capacity)
         return .success(StateSnapshot(host: s, nodeAttributes: d.nodeAttributes, migrationStates: d.migrationStates,
                                       ueventSeqnum: d.ueventSeqnum))

@@ -131,7 +131,7 @@ final class SnapshotEncoder {
         }.joined(separator: ",")
     }
 
-    private func mdevs(_ list: [MediatedDevice]) throws -> [String] {
+    private func mdevs(_ list: MediatedDeviceList) throws -> [String] {
         var kept: [String: (value: MediatedDevice, text: String)] = [:]
         kept.reserveCapacity(list.count)
         let texts = try list.map { m -> String in

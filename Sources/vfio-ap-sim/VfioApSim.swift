@@ -12,5 +12,6 @@ struct VfioApSim: ParsableCommand {
             mdevctl and libvirt can be tested on any Linux machine.
             """,
         subcommands: [MountCommand.self, ExecCommand.self, GuestCommand.self, MigrateCommand.self,
-                      MigrationCommand.self, TopologyCommand.self, HardwareCommand.self, ShowCommand.self, DmesgCommand.self, EventsCommand.self, ExecInnerCommand.self])
+                      MigrationCommand.self, TopologyCommand.self, HardwareCommand.self, ShowCommand.self, DmesgCommand.self, EventsCommand.self, ExecInnerCommand.self,
+                      EngineBenchCommand.self])
 }

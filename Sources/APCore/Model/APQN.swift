@@ -17,6 +17,10 @@ public struct APQN: Hashable, Comparable, Sendable {
     public var rawValue: UInt16 { UInt16(card << 8 | domain) }
 
     public static func < (lhs: APQN, rhs: APQN) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Hashes the 16-bit queue number, not two Ints: every queue lookup
+    /// hashes an APQN (65,536 per boot of the large host, per save, per resume).
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
 extension APQN: CustomStringConvertible {

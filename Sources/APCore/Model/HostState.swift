@@ -20,7 +20,8 @@ public struct HostState: Sendable, Codable {
     public var vfioFeatures: [String]
     /// mdevs in creation order; the kernel's `mdev_list` is iterated newest
     /// first because `vfio_ap_mdev_probe` uses `list_add` (head insertion).
-    public var mdevs: [MediatedDevice] = []
+    /// Indexed by UUID and by the adapters and domains each holds.
+    public var mdevs: MediatedDeviceList = []
     /// `MAX_ZDEV_ENTRIES_EXT`.
     public var maxMdevs = 65_536
     /// Simulated KVM guests by name.
@@ -113,10 +114,26 @@ public struct HostState: Sendable, Codable {
     /// of a deconfigured adapter answers DECONFIGURED, which wins over a
     /// checkstop (one response code).
     public func tapq(_ q: APQN) -> TAPQAnswer? {
-        guard q.card <= machine.maxAdapterID, q.domain <= machine.maxDomainID,
-              hardware.config.adapters.contains(q.card), hardware.config.domains.contains(q.domain),
-              let adapter = adapters[q.card] else { return nil }
+        guard let adapter = adapterAnsweringTAPQ(q) else { return nil }
         return tapqAnswer(adapter, queues[q] ?? hardware.parkedQueues[q])
+    }
+
+    /// The adapter of an APQN the partition has (TAPQ answers for it), nil
+    /// when `tapq` answers nil.
+    func adapterAnsweringTAPQ(_ q: APQN) -> Adapter? {
+        domainAnswersTAPQ(q.domain) ? adapterAnsweringTAPQ(card: q.card) : nil
+    }
+
+    /// The adapter half of `adapterAnsweringTAPQ`: the adapter is the
+    /// machine's and in the partition's configuration.
+    func adapterAnsweringTAPQ(card: Int) -> Adapter? {
+        guard card <= machine.maxAdapterID, hardware.config.adapters.contains(card) else { return nil }
+        return adapters[card]
+    }
+
+    /// The domain half: within the limits and in the partition's configuration.
+    func domainAnswersTAPQ(_ domain: Int) -> Bool {
+        domain <= machine.maxDomainID && hardware.config.domains.contains(domain)
     }
 
     /// TAPQ's answer for a queue of `adapter` the partition has, from the
@@ -139,12 +156,11 @@ public struct HostState: Sendable, Codable {
         return bus.apmask.contains(q.card) && bus.aqmask.contains(q.domain)
     }
 
-    /// The mdev whose matrix holds the APQN (sharing is refused, so at most one).
-    public func mdevIndex(assigning q: APQN) -> Int? {
-        mdevs.indices.reversed().first { mdevs[$0].isAssigned(q) }
-    }
+    /// The mdev whose matrix holds the APQN (sharing is refused, so at most
+    /// one; were there more, the newest, as a walk of `mdev_list` finds it).
+    public func mdevIndex(assigning q: APQN) -> Int? { mdevs.newestHolder(of: q) }
 
-    public func mdevIndex(uuid: String) -> Int? { mdevs.firstIndex { $0.uuid == uuid } }
+    public func mdevIndex(uuid: String) -> Int? { mdevs.position(of: uuid) }
 
     /// `_queue_passable`: bound to vfio_ap (and so linked to the mdev that has
     /// the APQN) with a last reset response of normal, deconfigured or checkstopped.

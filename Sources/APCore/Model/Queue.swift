@@ -54,6 +54,21 @@ public struct Queue: Sendable, Hashable, Codable {
 }
 
 extension Queue {
+    /// What `ap_device_probe` does to the device itself when `driver`
+    /// takes it (the caller records the binding and runs vfio_ap's probe).
+    mutating func bind(to driver: QueueDriver) {
+        self.driver = driver
+        if driver == .cex4queue {
+            // zcrypt_cex4_queue_probe calls ap_queue_init_state() for every
+            // queue it binds (dev_state OPERATING, or ERROR once the reset
+            // meets a deconfigured or checkstopped queue: either way past
+            // UNINITIATED); vfio_ap leaves the device as it found it.
+            initialized = true
+            resetPending = !(config && !chkstop)
+        }
+        resetResponseCode = 0
+    }
+
     /// The master keys of a domain nobody has loaded keys into: a CCA or
     /// EP11 queue's registers, nil for an accelerator.
     public static func unloadedMasterKeys(for hw: HardwareInfo) -> MasterKeyState? {

@@ -89,13 +89,13 @@ extension HostState {
     }
 
     /// `vfio_ap_mdev_verify_no_sharing`: the first other mdev (newest first)
-    /// whose APM and AQM both intersect the given masks is a conflict.
+    /// whose APM and AQM both intersect the given masks is a conflict. The
+    /// index finds that mdev without walking the others.
     mutating func conflictsWithOtherMdev(adapters: APMask, domains: APMask, assignee: Int?) -> Bool {
-        for j in mdevs.indices.reversed() where j != assignee {
+        if let j = mdevs.newestSharing(adapters: adapters, domains: domains, excluding: assignee) {
             let other = mdevs[j]
             let apm = adapters.intersection(other.matrix.adapters)
             let aqm = domains.intersection(other.matrix.domains)
-            guard !apm.isEmpty && !aqm.isEmpty else { continue }
             let shared = APMatrix(adapters: apm, domains: aqm).apqns
             if let a = assignee {
                 // vfio_ap_mdev_log_sharing_err (MDEV_SHARING_ERR) on the assignee.

@@ -12,8 +12,8 @@ extension HostState {
         if mdevIndex(uuid: name) != nil { throw Errno.fileExists }
         if availableInstances <= 0 { throw Errno.tooManyUsers }
         // iommu_group_ida and vfio.device_ida hand out the lowest free id.
-        let group = iommuGroup ?? lowestFree(mdevs.map(\.iommuGroup))
-        let index = vfioDeviceIndex ?? lowestFree(mdevs.map(\.vfioDeviceIndex))
+        let group = iommuGroup ?? mdevs.lowestFreeIOMMUGroup
+        let index = vfioDeviceIndex ?? mdevs.lowestFreeVFIODeviceIndex
         var m = MediatedDevice(uuid: name, iommuGroup: group, vfioDeviceIndex: index)
         m.shadow = APMatrix()
         mdevs.append(m)
@@ -44,12 +44,5 @@ extension HostState {
         record(.announced(.remove(.vfioDevice(mdev: m.uuid, index: m.vfioDeviceIndex))))
         record(.announced(.unbind(.mdev(m.uuid))))
         record(.announced(.remove(.mdev(m.uuid))))
-    }
-
-    private func lowestFree(_ used: [Int]) -> Int {
-        let set = Set(used)
-        var n = 0
-        while set.contains(n) { n += 1 }
-        return n
     }
 }

@@ -14,6 +14,11 @@ extension HostState {
     /// default driver for reserved APQNs and vfio_ap for the others.
     public func acceptedDriver(for q: APQN) -> QueueDriver? {
         guard let queue = queues[q] else { return nil }
+        return acceptedDriver(for: queue, at: q)
+    }
+
+    /// The same for a queue device not in `queues` yet.
+    func acceptedDriver(for queue: Queue, at q: APQN) -> QueueDriver? {
         if let name = queue.driverOverride { return QueueDriver(rawValue: name) }
         return isReservedForDefaultDrivers(q) ? .cex4queue : .vfioAP
     }
@@ -21,16 +26,7 @@ extension HostState {
     /// Binds a queue device to `driver`; the caller checked that the probe accepts it.
     mutating func attachQueue(_ q: APQN, to driver: QueueDriver) {
         guard var queue = queues[q], queue.driver == nil else { return }
-        queue.driver = driver
-        if driver == .cex4queue {
-            // zcrypt_cex4_queue_probe calls ap_queue_init_state() for every
-            // queue it binds (dev_state OPERATING, or ERROR once the reset
-            // meets a deconfigured or checkstopped queue: either way past
-            // UNINITIATED); vfio_ap leaves the device as it found it.
-            queue.initialized = true
-            queue.resetPending = !(isConfigured(q) && !isCheckstopped(q))
-        }
-        queue.resetResponseCode = 0
+        queue.bind(to: driver)
         queues[q] = queue
         record(.queueBinding(q))
         record(.busAttributes)

@@ -25,11 +25,12 @@ struct HostStart {
     }
 
     /// Boots or resumes the host. `defaultName` names a booted host given
-    /// no --name; a resumed one keeps the name its file has.
-    static func prepare(_ topologyOptions: TopologyOptions, name: String?, state: String?,
+    /// no --name; a resumed one keeps the name its file has. `loaded` is
+    /// the topology the caller already read, booted without --state.
+    static func prepare(_ topologyOptions: TopologyOptions, loaded: Topology? = nil, name: String?, state: String?,
                         defaultName: (Topology) -> String) throws -> HostStart {
         guard let state else {
-            let t = try topologyOptions.load()
+            let t = try loaded ?? topologyOptions.load()
             return HostStart(host: try topologyOptions.boot(t, name: name ?? defaultName(t)), persistence: nil)
         }
         let file = StateFile(path: state)

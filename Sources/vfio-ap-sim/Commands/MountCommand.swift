@@ -70,10 +70,13 @@ struct MountCommand: ParsableCommand {
             // A name is a file name in the runtime directory, never a path.
             if let name { try ControlPaths.checkName(name, source: "--name") }
             let runtime = try ControlPaths.runtimeDirectory(runtimeDir)
-            if stateOptions.state == nil { _ = try topologyOptions.load() }
+            // A bad topology fails before the runtime directory is touched;
+            // the host boots from what was read here (read once: decoding
+            // the 65,536-queue topology is a third of its boot).
+            let topology = stateOptions.state == nil ? try topologyOptions.load() : nil
             try runtime.prepareForServer()
             runtimeDirectory = runtime.path
-            start = try HostStart.prepare(topologyOptions, name: name, state: stateOptions.state) { t in
+            start = try HostStart.prepare(topologyOptions, loaded: topology, name: name, state: stateOptions.state) { t in
                 HostNames.unique(base: t.name, runtimeDirectory: runtime.path)
             }
         } catch { fail("\(error)") }

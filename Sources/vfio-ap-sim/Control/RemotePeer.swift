@@ -51,7 +51,7 @@ final class RemotePeer: MigrationPeer {
     /// With an offset the read is a pread (the stream answers ESPIPE).
     func read(_ uuid: String, count: Int, offset: Int?) throws -> [UInt8] {
         let reply = try send("mdev", "read", uuid, "\(count)", offset.map(String.init) ?? "")
-        return Hex.decode(reply.trimmingCharacters(in: .whitespacesAndNewlines)) ?? []
+        return Hex.decode(trimmingASCIIWhitespace: reply) ?? []
     }
 
     /// With an offset the write is a pwrite (the stream answers ESPIPE).
