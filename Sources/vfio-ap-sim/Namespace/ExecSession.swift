@@ -61,17 +61,20 @@ struct ExecSession {
         let tree = scratch + "/emulated"
         let server = HostServer(start, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache)
         let kmsg = KmsgDevice(host: host)
+        var laid = false
         func cleanUp() {
             // The overlay's binds of the FUSE tree would keep its connection alive.
             kmsg.stop()
-            SysOverlay.remove(at: "/sys")
-            if sys == .emulated, MountTable.entries().last(where: { $0.mountPoint == "/sys" })?.fileSystemType == "fuse.vfio-ap-sim" {
-                MountTable.detach("/sys")
-            }
+            PhaseClock.mark("kmsg stopped")
+            // What this session laid at /sys, known without reading the mount table.
+            if laid { MountTable.detach("/sys") }
+            PhaseClock.mark("overlay removed")
             server.mount.stop()
+            PhaseClock.mark("tree unmounted")
             server.control.stop()
             server.finish()
             Self.sealSys()
+            PhaseClock.mark("sealed")
             try? FileManager.default.removeItem(atPath: scratch)
             PhaseClock.mark("cleaned up")
         }
@@ -79,19 +82,20 @@ struct ExecSession {
             if let p = start.persistence { try server.persist(p) }
             try Self.makeDirectory(tree)
             try server.control.start()
+            PhaseClock.mark("control socket")
             try server.mount.start()
             // A getattr of the root returns once INIT has been answered.
             var root = stat()
             _ = stat(tree, &root)
             PhaseClock.mark("tree mounted")
-            if sys == .overlay {
-                try layOverlay(tree: tree, scratch: scratch)
-            } else {
-                try MountTable.bind(tree, "/sys", recursive: true)
-            }
-            PhaseClock.mark("overlay laid")
+            // Before the overlay: its check of /dev reads the mount table, short until then.
             try UdevRuntime.makePrivate()
+            PhaseClock.mark("udev")
+            try laySys(tree: tree)
+            laid = true
+            PhaseClock.mark("overlay laid")
             try kmsg.start(at: scratch + "/kmsg")
+            PhaseClock.mark("kmsg")
             if let sink = try eventSink() { server.events.attach(sink) }
             PhaseClock.mark("udev, kmsg and events ready")
         } catch {
@@ -108,18 +112,16 @@ struct ExecSession {
     /// in this namespace; the host serves on in its own process.
     private func runAttached(name: String, socket: String, tree: String, scratch: String) -> Never {
         var sinkID: String?
+        var laid = false
         func cleanUp() {
             if let sinkID { _ = try? ControlClient(socket: socket).send("events-detach \(sinkID)") }
-            SysOverlay.remove(at: "/sys")
+            if laid { MountTable.detach("/sys") }
             Self.sealSys()
             try? FileManager.default.removeItem(atPath: scratch)
         }
         do {
-            if sys == .overlay {
-                try layOverlay(tree: tree, scratch: scratch)
-            } else {
-                try MountTable.bind(tree, "/sys", recursive: true)
-            }
+            try laySys(tree: tree)
+            laid = true
             try UdevRuntime.makePrivate()
             if let sink = try eventSink() {
                 let reply = try ControlClient(socket: socket).send("events-attach", passing: sink.fileDescriptor)
@@ -142,13 +144,15 @@ struct ExecSession {
                               flags: UInt(MS_RDONLY) | UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), data: "mode=0555")
     }
 
-    /// This namespace's copy of the real /sys goes read-only first, so no
-    /// path to it here is writable; then the overlay covers it.
-    private func layOverlay(tree: String, scratch: String) throws {
-        let staging = scratch + "/real"
-        try Self.makeDirectory(staging)
-        try SysOverlay.makeReadOnly(under: "/sys")
-        try SysOverlay(emulated: tree).lay(at: "/sys", staging: staging)
+    /// The emulated tree at /sys: laid over this namespace's copy of the
+    /// real /sys (made read-only first, so no path to it here is
+    /// writable), or alone. A layout that fails takes its mounts down.
+    private func laySys(tree: String) throws {
+        if sys == .overlay {
+            try SysOverlay(emulated: tree).layOverReal()
+        } else {
+            try MountTable.bind(tree, "/sys", recursive: true)
+        }
     }
 
     /// A uevent socket in the command's own network namespace (lo up), or
