@@ -59,7 +59,11 @@ struct ExecSession {
         // the session has answered INIT waits for it, forever when it comes
         // from the thread that is about to serve.
         let tree = scratch + "/emulated"
-        let server = HostServer(start, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache)
+        // No auto_unmount: the mounts live in this namespace and go with it
+        // (fusermount3 would not take the overlay's binds down either), and
+        // the helper process costs a fork and an exec.
+        let server = HostServer(start, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache,
+                                autoUnmount: false)
         let kmsg = KmsgDevice(host: host)
         var laid = false
         func cleanUp() {
