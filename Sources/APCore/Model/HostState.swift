@@ -113,10 +113,15 @@ public struct HostState: Sendable, Codable {
     /// of a deconfigured adapter answers DECONFIGURED, which wins over a
     /// checkstop (one response code).
     public func tapq(_ q: APQN) -> TAPQAnswer? {
+        tapq(q, queue: queues[q] ?? hardware.parkedQueues[q])
+    }
+
+    /// TAPQ on an APQN whose hardware side the caller holds (nil: none yet).
+    func tapq(_ q: APQN, queue: Queue?) -> TAPQAnswer? {
         guard q.card <= machine.maxAdapterID, q.domain <= machine.maxDomainID,
               hardware.config.adapters.contains(q.card), hardware.config.domains.contains(q.domain),
               let adapter = adapters[q.card] else { return nil }
-        return tapqAnswer(adapter, queues[q] ?? hardware.parkedQueues[q])
+        return tapqAnswer(adapter, queue)
     }
 
     /// TAPQ's answer for a queue of `adapter` the partition has, from the

@@ -13,9 +13,13 @@ extension HostState {
     /// driver_override only the named driver (if it exists), otherwise the
     /// default driver for reserved APQNs and vfio_ap for the others.
     public func acceptedDriver(for q: APQN) -> QueueDriver? {
-        guard let queue = queues[q] else { return nil }
+        queues[q].flatMap(acceptedDriver(of:))
+    }
+
+    /// The same for a queue device the caller holds.
+    func acceptedDriver(of queue: Queue) -> QueueDriver? {
         if let name = queue.driverOverride { return QueueDriver(rawValue: name) }
-        return isReservedForDefaultDrivers(q) ? .cex4queue : .vfioAP
+        return isReservedForDefaultDrivers(queue.apqn) ? .cex4queue : .vfioAP
     }
 
     /// Binds a queue device to `driver`; the caller checked that the probe accepts it.

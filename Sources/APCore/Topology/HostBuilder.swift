@@ -71,24 +71,39 @@ public enum HostBuilder {
             if let m = o.masterKeys { q.masterKeys = m }
             s.queues[o.apqn] = q
         }
-        // ap_scan_domains: each queue device starts with what TAPQ answers.
-        for apqn in Array(s.queues.keys) {
-            guard let tapq = s.tapq(apqn) else { continue }
-            s.queues[apqn]?.config = !tapq.deconfigured
-            s.queues[apqn]?.chkstop = tapq.checkstopped
-        }
         // ap_queue.c driver_override_store refuses an override while the masks are in use.
         if s.driverOverrideCount > 0 && s.masksInUse {
             throw TopologyError(file: file, field: "queues", message: "driver_override needs apmask and aqmask all ones (ap_bus.c refuses it otherwise)")
         }
-        // ap_scan_domains: device_add probes each queue; a configured queue
-        // is then initialised by the AP bus whichever driver took it.
-        for apqn in s.queues.keys.sorted() {
-            if let d = s.acceptedDriver(for: apqn) { s.attachQueue(apqn, to: d) }
-            if s.isConfigured(apqn) && !s.isCheckstopped(apqn) {
-                s.queues[apqn]?.initialized = true
-                s.queues[apqn]?.resetPending = false
+        // ap_scan_domains, per queue device: it starts with what TAPQ
+        // answers; device_add probes it (attachQueue: no mdev exists yet, so
+        // vfio_ap's probe links none, and the changes it would record are
+        // dropped below); a configured queue is then initialised by the AP
+        // bus whichever driver took it. One pass, in place: the large
+        // topology has 65,536 queues, and a lookup or copy per step per
+        // queue was most of its boot.
+        precondition(s.mdevs.isEmpty, "queues are probed before any mdev exists")
+        for i in s.queues.indices {
+            var q = s.queues.values[i]
+            if let tapq = s.tapq(q.apqn, queue: q) {
+                q.config = !tapq.deconfigured
+                q.chkstop = tapq.checkstopped
             }
+            let usable = q.config && !q.chkstop
+            if q.driver == nil, let d = s.acceptedDriver(of: q) {
+                q.driver = d
+                if d == .cex4queue {
+                    // As attachQueue: zcrypt_cex4_queue_probe's ap_queue_init_state().
+                    q.initialized = true
+                    q.resetPending = !usable
+                }
+                q.resetResponseCode = 0
+            }
+            if usable {
+                q.initialized = true
+                q.resetPending = false
+            }
+            s.queues.values[i] = q
         }
         if let d = t.defaultDomain {
             do { try s.setDefaultDomain(d) } catch {
