@@ -66,21 +66,17 @@ struct ExecSession {
                                 autoUnmount: false)
         let kmsg = KmsgDevice(host: host)
         var laid = false
+        /// A start that failed: everything taken down in order.
         func cleanUp() {
             // The overlay's binds of the FUSE tree would keep its connection alive.
             kmsg.stop()
-            PhaseClock.mark("kmsg stopped")
             // What this session laid at /sys, known without reading the mount table.
             if laid { MountTable.detach("/sys") }
-            PhaseClock.mark("overlay removed")
             server.mount.stop()
-            PhaseClock.mark("tree unmounted")
             server.control.stop()
             server.finish()
             Self.sealSys()
-            PhaseClock.mark("sealed")
             try? FileManager.default.removeItem(atPath: scratch)
-            PhaseClock.mark("cleaned up")
         }
         do {
             if let p = start.persistence { try server.persist(p) }
@@ -108,7 +104,21 @@ struct ExecSession {
         }
         let status = spawnCommand(host: host.name, runtimeDirectory: scratch)
         PhaseClock.mark("command ended")
-        cleanUp()
+        // The command has ended: no unmounting of the overlay and no orderly
+        // stop of the FUSE sessions (their workers woken, joined). /sys is
+        // sealed over, the scratch directory's mount points are detached so
+        // it can go, the state is saved, and the kernel ends both sessions
+        // when this process exits (their /dev/fuse descriptors close): a
+        // child the command left behind gets ENOTCONN from a file it kept
+        // open there, as after the orderly stop. The namespace's mounts go
+        // with its last process.
+        kmsg.detach()
+        Self.sealSys()
+        MountTable.detach(tree)
+        server.control.stop()
+        server.finish()
+        try? FileManager.default.removeItem(atPath: scratch)
+        PhaseClock.mark("left")
         Foundation.exit(status)
     }
 
