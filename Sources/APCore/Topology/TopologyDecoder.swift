@@ -10,7 +10,10 @@ public struct TopologyDecoder {
     public func decode(_ text: String) throws -> Topology {
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text) else { throw fail("", "the file is empty") }
+            // Every value is read as its text and parsed here, so no scalar
+            // needs YAML's implicit types: the basic resolver spares the
+            // regular expressions of the default one (compiled at each start).
+            guard let node = try Yams.compose(yaml: text, .basic) else { throw fail("", "the file is empty") }
             root = node
         } catch let e as TopologyError {
             throw e
