@@ -105,13 +105,13 @@ struct ExecSession {
         let status = spawnCommand(host: host.name, runtimeDirectory: scratch)
         PhaseClock.mark("command ended")
         // The command has ended: no unmounting of the overlay and no orderly
-        // stop of the FUSE sessions (their workers woken, joined). /sys is
-        // sealed over, the scratch directory's mount points are detached so
-        // it can go, the state is saved, and the kernel ends both sessions
-        // when this process exits (their /dev/fuse descriptors close): a
-        // child the command left behind gets ENOTCONN from a file it kept
-        // open there, as after the orderly stop. The namespace's mounts go
-        // with its last process.
+        // stop of the FUSE sessions (their workers woken, joined). What waits
+        // in the tree is answered as a stop answers it (a store blocked in
+        // `remove` gets ENODEV), /sys is sealed over, the scratch directory's
+        // mount points are detached so it can go, the state is saved, and the
+        // kernel ends both sessions when this process exits (their /dev/fuse
+        // descriptors close). The namespace's mounts go with its last process.
+        server.mount.releaseWaiters()
         kmsg.detach()
         Self.sealSys()
         MountTable.detach(tree)
