@@ -134,9 +134,10 @@ struct ExecSession {
             try? FileManager.default.removeItem(atPath: scratch)
         }
         do {
+            // Before the overlay: its check of /dev reads the mount table, short until then.
+            try UdevRuntime.makePrivate()
             try laySys(tree: tree)
             laid = true
-            try UdevRuntime.makePrivate()
             if let sink = try eventSink() {
                 let reply = try ControlClient(socket: socket).send("events-attach", passing: sink.fileDescriptor)
                 sinkID = reply.trimmingCharacters(in: .whitespacesAndNewlines)
