@@ -34,7 +34,9 @@ let package = Package(
         .executableTarget(name: "vfio-ap-sim",
                           dependencies: ["APCore", "Sysfs", "Events", "FuseServer", "VFIOMigration", "StateStore", "MatrixPicture",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                                         .product(name: "SystemPackage", package: "swift-system")]),
+                                         .product(name: "SystemPackage", package: "swift-system")],
+                          swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))],
+                          linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]),
         // Helpers shared by the test targets (errno assertions, hosts from
         // YAML, subprocesses, mounted simulators); not a test target itself.
         .target(name: "TestSupport",

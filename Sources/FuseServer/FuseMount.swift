@@ -242,6 +242,18 @@ public final class FuseMount: @unchecked Sendable {
         }
     }
 
+    /// For a process that exits without `stop()` (the kernel then ends the
+    /// session): what `stop()` does before it unmounts, so that nothing
+    /// waiting in the file system is cut off with ECONNABORTED. `willStop`
+    /// runs (it releases stores that block), readers waiting for the next
+    /// record are let go, and the stores so released get up to `timeout`
+    /// seconds to answer. The session serves on.
+    public func releaseWaiters(timeout: TimeInterval = 2) {
+        willStop?()
+        (handler.fileSystem as? RecordFileSystem)?.stopWaiting()
+        PendingWrites.drain(Unmanaged.passUnretained(handler).toOpaque(), timeout: timeout)
+    }
+
     // MARK: - Internals
 
     private func serve(_ session: OpaquePointer) -> Int32 {

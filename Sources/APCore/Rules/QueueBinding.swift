@@ -20,7 +20,7 @@ extension HostState {
     /// The same for a queue device not in `queues` yet.
     func acceptedDriver(for queue: Queue, at q: APQN) -> QueueDriver? {
         if let name = queue.driverOverride { return QueueDriver(rawValue: name) }
-        return isReservedForDefaultDrivers(q) ? .cex4queue : .vfioAP
+        return isReservedForDefaultDrivers(queue.apqn) ? .cex4queue : .vfioAP
     }
 
     /// Binds a queue device to `driver`; the caller checked that the probe accepts it.

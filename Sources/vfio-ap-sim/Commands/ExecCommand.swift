@@ -8,7 +8,7 @@ struct ExecCommand: ParsableCommand {
         commandName: "exec",
         abstract: "Run COMMAND with a private emulated host at /sys.",
         discussion: """
-            COMMAND runs in a private mount namespace (util-linux unshare) whose /sys is \
+            COMMAND runs in a private mount namespace (unshare(2)) whose /sys is \
             the machine's own, read-only, with the emulated AP objects laid over it \
             (bus/ap, bus/matrix, bus/mdev, devices/ap, devices/vfio_ap, class/mdev_bus, \
             class/vfio-dev, kernel/iommu_groups, module/vfio_ap, module/zcrypt_cex4), \
@@ -57,9 +57,9 @@ struct ExecCommand: ParsableCommand {
     static func strip(_ c: [String]) -> [String] { c.first == "--" ? Array(c.dropFirst()) : c }
 
     func run() throws {
-        // Boot once here so a bad topology is reported before any namespace
-        // work; or find the host to attach to.
-        var inner: [String]
+        PhaseClock.mark("exec started")
+        // Find the host to attach to; exec's own host boots inside the namespace.
+        var attach: (socket: String, tree: String)?
         if let host {
             let info: [String: String]
             let socket: String
@@ -72,42 +72,44 @@ struct ExecCommand: ParsableCommand {
                 fail("no host '\(host)' to attach to: \(error)")
             }
             guard let tree = info["tree"] else { fail("host '\(host)' did not say where its tree is") }
-            inner = ["--attach", socket, "--name", host, "--tree", tree]
-        } else {
-            let hostName: String
-            var state: StateFile?
-            do {
-                if let name { try ControlPaths.checkName(name, source: "--name") }
-                // A state file is checked here too (the inner side locks and uses it).
-                state = stateOptions.state.map { StateFile(path: $0) }
-                if let state, let (header, _) = try HostStart.checked(state, topologyOptions) {
-                    hostName = name ?? header.host
-                    try ControlPaths.checkName(hostName, source: "the host name in \(state.path)")
-                } else {
-                    let t = try topologyOptions.load()
-                    // The host's socket is in exec's own scratch directory.
-                    hostName = name ?? HostNames.unique(base: t.name, runtimeDirectory: nil)
-                    _ = try topologyOptions.boot(t, name: hostName)
-                }
-            } catch { fail("\(error)") }
-            inner = ["--name", hostName, "--kernel-cache", kernelCache.rawValue]
-            if let t = topologyOptions.topology { inner += ["--topology", t] }
-            if let state { inner += ["--state", state.path] }
+            attach = (socket, tree)
+        } else if let name {
+            do { try ControlPaths.checkName(name, source: "--name") } catch { fail("\(error)") }
         }
+        // The session mounts over /sys only in a namespace other than this one.
+        guard let outer = ExecSession.mountNamespace(of: "self") else { fail("cannot read /proc/self/ns/mnt") }
+        // A network namespace of its own: the events reach its listeners and no one else's.
+        let entered: Bool
+        do { entered = try PrivateNamespace.enter(network: !hostNetwork) } catch { fail("\(error)") }
+        PhaseClock.mark("namespace entered")
+        let session = ExecSession(topologyOptions: topologyOptions, state: stateOptions.state,
+                                  name: host ?? name, sys: sys, hostNetwork: hostNetwork, kernelCache: kernelCache,
+                                  attach: attach, command: ExecCommand.strip(command))
+        if entered { session.run(outerNamespace: outer) }
+        runThroughUnshare(session, outerNamespace: outer)
+    }
+
+    /// A thread was running already, so this process cannot have a mount
+    /// namespace of its own: util-linux unshare makes it and runs
+    /// `__exec-inner`, which is single-threaded at that point.
+    private func runThroughUnshare(_ session: ExecSession, outerNamespace outer: String) -> Never {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             fail("util-linux unshare is needed for exec (apt-get install util-linux)")
         }
-        // The inner side mounts over /sys only in a namespace other than this one.
-        guard let outer = ExecInnerCommand.mountNamespace(of: "self") else { fail("cannot read /proc/self/ns/mnt") }
-        // A network namespace of its own: the events reach its listeners and no one else's.
         var args = [unshare, "--mount", "--propagation", "private"] + (hostNetwork ? [] : ["--net"])
             + ["--", exe, "__exec-inner", "--outer-namespace", outer]
         if hostNetwork { args.append("--host-network") }
-        args += inner + ["--sys", sys.rawValue]
-        args += ["--"] + ExecCommand.strip(command)
-        // The namespace work happens in unshare before it execs the inner
-        // process, which is single-threaded at that point.
+        if let attach = session.attach {
+            args += ["--attach", attach.socket, "--tree", attach.tree]
+        } else {
+            args += ["--kernel-cache", kernelCache.rawValue]
+            if let t = topologyOptions.topology { args += ["--topology", t] }
+            if let s = stateOptions.state { args += ["--state", s] }
+        }
+        if let n = session.name { args += ["--name", n] }
+        args += ["--sys", sys.rawValue]
+        args += ["--"] + session.command
         let cargs = args.map { strdup($0) } + [nil]
         execv(unshare, cargs)
         fail("cannot run \(unshare): \(String(cString: strerror(errno)))")

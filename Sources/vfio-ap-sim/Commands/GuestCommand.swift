@@ -9,6 +9,7 @@ struct GuestCommand: ParsableCommand {
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start a guest with an mdev (VFIO open: EPERM for a second mdev on one guest).")
         @OptionGroup var target: HostTarget
         @Flag(name: .long, help: "Ignore device requests: `echo 1 > remove` then blocks until the guest stops.")
@@ -29,48 +30,48 @@ struct GuestCommand: ParsableCommand {
     }
 
     struct Stop: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop a guest (its mdev is closed: masks cleared, queues reset).")
+        static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a guest (its mdev is closed: masks cleared, queues reset).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
         var requestWords: [String] { ["guest", "stop", name] }
     }
 
     struct List: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "List the guests: name, state, mdev.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the guests: name, state, mdev.")
         @OptionGroup var target: HostTarget
         var requestWords: [String] { ["guest", "list"] }
     }
 
     struct Show: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "What the guest sees: its APM/AQM/ADM and its AP queues (lszcrypt-like).")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "What the guest sees: its APM/AQM/ADM and its AP queues (lszcrypt-like).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
         var requestWords: [String] { ["guest", "show", name] }
     }
 
     struct Info: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "The guest's mdev, its enable-migration setting and whether it runs or is paused.")
+        static let configuration = CommandConfiguration(commandName: "info", abstract: "The guest's mdev, its enable-migration setting and whether it runs or is paused.")
         @OptionGroup var target: HostTarget
         @Argument var name: String
         var requestWords: [String] { ["guest", "info", name] }
     }
 
     struct Log: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "The guest's QEMU log.")
+        static let configuration = CommandConfiguration(commandName: "log", abstract: "The guest's QEMU log.")
         @OptionGroup var target: HostTarget
         @Argument var name: String
         var requestWords: [String] { ["guest", "log", name] }
     }
 
     struct Pause: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "Pause the guest (its migratable device goes to STOP).")
+        static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause the guest (its migratable device goes to STOP).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
         var requestWords: [String] { ["guest", "pause", name] }
     }
 
     struct Resume: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "Resume the guest (its migratable device goes to RUNNING).")
+        static let configuration = CommandConfiguration(commandName: "resume", abstract: "Resume the guest (its migratable device goes to RUNNING).")
         @OptionGroup var target: HostTarget
         @Argument var name: String
         var requestWords: [String] { ["guest", "resume", name] }

@@ -22,6 +22,7 @@ struct HardwareCommand: ParsableCommand {
 
     struct Adapter: HostRequestCommand {
         static let configuration = CommandConfiguration(
+            commandName: "adapter",
             abstract: "Add an adapter to the partition's AP configuration (QCI APM) or remove it.")
         @OptionGroup var target: HostTarget
         @Argument(help: "Add it to the configuration or remove it.") var action: AddRemove
@@ -32,6 +33,7 @@ struct HardwareCommand: ParsableCommand {
 
     struct Domain: HostRequestCommand {
         static let configuration = CommandConfiguration(
+            commandName: "domain",
             abstract: "Add a usage domain to the partition's AP configuration (QCI AQM) or remove it.")
         @OptionGroup var target: HostTarget
         @Argument(help: "Add it to the configuration or remove it.") var action: AddRemove
@@ -53,6 +55,7 @@ struct HardwareCommand: ParsableCommand {
 
     struct Card: HostRequestCommand {
         static let configuration = CommandConfiguration(
+            commandName: "card",
             abstract: "SCLP configure/deconfigure an adapter, or put it into checkstop and clear it.")
         @OptionGroup var target: HostTarget
         @Argument(help: "What happens to the adapter.") var action: CardAction
@@ -63,6 +66,7 @@ struct HardwareCommand: ParsableCommand {
 
     struct Scan: HostRequestCommand {
         static let configuration = CommandConfiguration(
+            commandName: "scan",
             abstract: "The configuration-change notification: one AP bus scan (as `echo 1 > /sys/bus/ap/scans`).")
         @OptionGroup var target: HostTarget
         var requestWords: [String] { ["hw", "scan"] }
@@ -70,6 +74,7 @@ struct HardwareCommand: ParsableCommand {
 
     struct Show: HostRequestCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "What the machine answers now: the QCI masks, each adapter's state, whether a scan is pending.")
         @OptionGroup var target: HostTarget
         var requestWords: [String] { ["hw", "show"] }

@@ -22,8 +22,11 @@ final class HostServer {
     /// `servedAt` is what the `info` request reports as the host's place:
     /// the directory users see, which may differ from the FUSE mount point.
     /// `resumed` is what a state file kept beside the host model.
+    /// `autoUnmount`: fusermount3 unmounts the tree when this process dies,
+    /// however it dies; exec, whose mounts go with its private namespace,
+    /// does without that helper process.
     init(host: S390Host, mountpoint: String, runtimeDirectory: String, servedAt: String? = nil,
-         cache: KernelCacheMode = .names, resumed: StateSnapshot? = nil) {
+         cache: KernelCacheMode = .names, resumed: StateSnapshot? = nil, autoUnmount: Bool = true) {
         self.host = host
         guests = GuestManager(host: host)
         events = EventHub(host: host, seqnum: resumed?.ueventSeqnum ?? 0)
@@ -37,7 +40,7 @@ final class HostServer {
                           options: FuseMount.Options(fsname: "vfio-ap-sim", subtype: "vfio-ap-sim",
                                                      // auto_unmount: fusermount3 unmounts when this
                                                      // process dies, however it dies (no dead mounts).
-                                                     extraOptions: ["noexec", "auto_unmount"],
+                                                     extraOptions: ["noexec"] + (autoUnmount ? ["auto_unmount"] : []),
                                                      kernelCache: cache.kernelCache, pageCache: cache.pageCache,
                                                      openLess: cache.openLess))
         mount.willStop = { [host] in host.shutdown() }
@@ -48,9 +51,9 @@ final class HostServer {
     }
 
     convenience init(_ start: HostStart, mountpoint: String, runtimeDirectory: String, servedAt: String? = nil,
-                     cache: KernelCacheMode = .names) {
+                     cache: KernelCacheMode = .names, autoUnmount: Bool = true) {
         self.init(host: start.host, mountpoint: mountpoint, runtimeDirectory: runtimeDirectory, servedAt: servedAt,
-                  cache: cache, resumed: start.persistence?.resumed)
+                  cache: cache, resumed: start.persistence?.resumed, autoUnmount: autoUnmount)
     }
 
     /// From now on every change (and chmod/chown) is in the state file

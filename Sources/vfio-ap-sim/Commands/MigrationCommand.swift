@@ -42,7 +42,7 @@ struct MigrationCommand: ParsableCommand {
     }
 
     struct Flags: HostRequestCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the migration flags (1 = STOP_COPY).")
+        static let configuration = CommandConfiguration(commandName: "flags", abstract: "Print the migration flags (1 = STOP_COPY).")
         @OptionGroup var target: HostTarget
         @Argument var uuid: String
         var requestWords: [String] { ["mdev", "flags", uuid] }
@@ -50,6 +50,7 @@ struct MigrationCommand: ParsableCommand {
 
     struct Save: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "save",
             abstract: "Read the open save stream (after set-state STOP_COPY) to EOF into FILE.")
         @OptionGroup var target: HostTarget
         @Option(name: .long, help: "Bytes per read().") var chunk: Int = 1 << 20
@@ -74,6 +75,7 @@ struct MigrationCommand: ParsableCommand {
 
     struct Resume: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resume",
             abstract: "Write FILE into the open resume stream (after set-state RESUMING), CHUNK bytes per write().")
         @OptionGroup var target: HostTarget
         @Option(name: .long, help: "Bytes per write() (the driver must take any split).") var chunk: Int = 32 * 1024
@@ -104,7 +106,7 @@ struct MigrationCommand: ParsableCommand {
     }
 
     struct Decode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a saved stream as readable lines.")
+        static let configuration = CommandConfiguration(commandName: "decode", abstract: "Print a saved stream as readable lines.")
         @Argument var file: String
         func run() throws {
             guard let data = FileManager.default.contents(atPath: file) else { fail("cannot read \(file)") }

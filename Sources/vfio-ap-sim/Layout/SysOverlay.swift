@@ -22,9 +22,9 @@ struct SysOverlay {
     /// The machine's sysfs.
     var real = "/sys"
 
-    /// Lays the overlay out at `target` (an empty directory, or /sys inside a
-    /// private mount namespace). `staging` is an empty scratch directory for
-    /// a read-only copy of the real tree while the binds are made.
+    /// Lays the overlay out at `target` (an empty directory outside /sys).
+    /// `staging` is an empty scratch directory for a read-only copy of the
+    /// real tree while the binds are made.
     func lay(at target: String, staging: String) throws {
         // A read-only recursive copy of the real /sys, slave to it so that
         // nothing mounted here could ever propagate back.
@@ -34,23 +34,44 @@ struct SysOverlay {
         }
         try MountTable.mount(nil, staging, flags: UInt(MS_SLAVE) | UInt(MS_REC))
         try Self.makeReadOnly(under: staging)
+        try lay(at: target, realRoot: staging)
+    }
 
+    /// Lays the overlay over `real` itself, in a private mount namespace
+    /// whose mounts are all private (exec): the real tree there is made
+    /// read-only and stays reachable through a descriptor opened before the
+    /// overlay covers it, so no staging copy is needed.
+    func layOverReal() throws {
+        try Self.makeReadOnly(under: real)
+        let fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw UserError("cannot open \(real): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        try lay(at: real, realRoot: "/proc/self/fd/\(fd)")
+    }
+
+    /// The tmpfs at `target` and its binds; `realRoot` reaches the real
+    /// tree, read-only.
+    private func lay(at target: String, realRoot: String) throws {
+        let emulatedTop = try DirectoryEntries(emulated)
+        // Listed before the tmpfs covers it, when target is the real tree.
+        let realTop = try DirectoryEntries(realRoot)
         try MountTable.mount(Self.source, target, type: "tmpfs",
                              flags: UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), data: "mode=0755")
         do {
-            let emulatedTop = Set(try listing(emulated))
-            for name in try listing(staging) {
-                let src = staging + "/" + name, dst = target + "/" + name
-                if Self.mergedDirectories.contains(name), emulatedTop.contains(name), isDirectory(src) {
-                    try merge(real: src, emulated: emulated + "/" + name, at: dst)
+            let emulatedNames = Set(emulatedTop.entries.map(\.name))
+            for entry in realTop.entries {
+                let src = realRoot + "/" + entry.name, dst = target + "/" + entry.name
+                if Self.mergedDirectories.contains(entry.name), emulatedNames.contains(entry.name), entry.kind(at: src) == .directory {
+                    try merge(real: src, emulated: emulated + "/" + entry.name, at: dst)
                 } else {
-                    try place(src, at: dst)
+                    try place(entry, from: src, at: dst)
                 }
             }
             // Emulated top-level directories the machine lacks (fs/ is only a
             // placeholder for container runtimes in the emulated-only tree).
-            for name in emulatedTop.sorted() where name != "fs" && !FileManager.default.fileExists(atPath: target + "/" + name) {
-                try place(emulated + "/" + name, at: target + "/" + name)
+            let realNames = Set(realTop.entries.map(\.name))
+            for entry in emulatedTop.entries where entry.name != "fs" && !realNames.contains(entry.name) {
+                try place(entry, from: emulated + "/" + entry.name, at: target + "/" + entry.name)
             }
             // Nothing new at the top: the tmpfs itself becomes read-only.
             try MountTable.mount(nil, target, flags: UInt(MS_REMOUNT) | UInt(MS_RDONLY) | UInt(MS_NOSUID)
@@ -74,8 +95,10 @@ struct SysOverlay {
 
     /// Makes every mount at or below `path` read-only. Only for a private
     /// mount namespace's own copy of /sys (exec): the flags are per mount,
-    /// so the machine's /sys outside keeps its own.
+    /// so the machine's /sys outside keeps its own. One mount_setattr(2)
+    /// where the kernel has it, else a remount per mount.
     static func makeReadOnly(under path: String) throws {
+        if MountAttributes.setReadOnlyRecursively(path) { return }
         for e in MountTable.mounts(under: path) { try MountTable.remountReadOnly(e) }
     }
 
@@ -84,28 +107,29 @@ struct SysOverlay {
     /// child of the same name.
     private func merge(real src: String, emulated emu: String, at dst: String) throws {
         try makeDirectory(dst)
-        let mine = try listing(emu)
-        for name in try listing(src) where !mine.contains(name) {
-            try place(src + "/" + name, at: dst + "/" + name)
+        let mine = try DirectoryEntries(emu).entries
+        let mineNames = Set(mine.map(\.name))
+        for entry in try DirectoryEntries(src).entries where !mineNames.contains(entry.name) {
+            try place(entry, from: src + "/" + entry.name, at: dst + "/" + entry.name)
         }
-        for name in mine { try place(emu + "/" + name, at: dst + "/" + name) }
+        for entry in mine { try place(entry, from: emu + "/" + entry.name, at: dst + "/" + entry.name) }
     }
 
     /// One entry at `dst`: a symlink is copied (its relative target then
     /// resolves inside the overlay), a directory or file is bound with what
-    /// is mounted below it (the copy of the real tree is read-only already;
-    /// a bind keeps that flag).
-    private func place(_ src: String, at dst: String) throws {
-        var st = stat()
-        guard lstat(src, &st) == 0 else { return }  // vanished meanwhile
-        switch st.st_mode & S_IFMT {
-        case S_IFLNK:
+    /// is mounted below it (the real tree is read-only already; a bind
+    /// keeps that flag).
+    private func place(_ entry: DirectoryEntries.Entry, from src: String, at dst: String) throws {
+        switch entry.kind(at: src) {
+        case .missing:
+            return  // vanished meanwhile
+        case .symlink:
             let target = try FileManager.default.destinationOfSymbolicLink(atPath: src)
             guard symlink(target, dst) == 0 else { throw UserError("cannot create \(dst): \(String(cString: strerror(errno)))") }
-        case S_IFDIR:
+        case .directory:
             try makeDirectory(dst)
             try MountTable.bind(src, dst, recursive: true)
-        default:
+        case .other:
             let fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0o444)
             guard fd >= 0 else { throw UserError("cannot create \(dst): \(String(cString: strerror(errno)))") }
             close(fd)
@@ -116,17 +140,6 @@ struct SysOverlay {
     private func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw UserError("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    private func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
-    }
-
-    private func listing(_ path: String) throws -> [String] {
-        do { return try FileManager.default.contentsOfDirectory(atPath: path).sorted() } catch {
-            throw UserError("cannot list \(path): \(error.localizedDescription)")
         }
     }
 }

@@ -39,6 +39,18 @@ final class KmsgDevice {
         bound = true
     }
 
+    /// The machine's /dev/kmsg back, readers waiting for the next record
+    /// let go, and the log's mount point detached; its session serves on
+    /// until the process exits (exec's end).
+    func detach() {
+        if bound { MountTable.detach(Self.devicePath); bound = false }
+        if createdDevicePath { unlink(Self.devicePath); createdDevicePath = false }
+        if let m = mount {
+            m.releaseWaiters()
+            MountTable.detach(m.mountpoint)
+        }
+    }
+
     func stop() {
         if bound { MountTable.detach(Self.devicePath); bound = false }
         if createdDevicePath { unlink(Self.devicePath); createdDevicePath = false }

@@ -1,0 +1,219 @@
+import APCore
+import Events
+import Foundation
+import Glibc
+
+/// The side of `exec` that runs inside the private mount namespace: the
+/// host (its own, or a running one to attach to) over /sys, the command,
+/// then the clean-up; exits with the command's status. exec enters the
+/// namespace itself (PrivateNamespace) or, when it cannot, through
+/// util-linux unshare and `__exec-inner`; both end here.
+struct ExecSession {
+    var topologyOptions: TopologyOptions
+    var state: String?
+    var name: String?
+    var sys: SysLayout
+    var hostNetwork: Bool
+    var kernelCache: KernelCacheMode
+    /// Attach to the running host at this control socket, whose emulated tree is `tree`.
+    var attach: (socket: String, tree: String)?
+    var command: [String]
+
+    /// `outerNamespace` is exec's mount namespace before it made its own
+    /// (`mnt:[N]`); this one must differ from it.
+    func run(outerNamespace: String) -> Never {
+        // Everything below mounts over /sys: only ever in a namespace of our own.
+        guard Self.mountNamespace(of: "self").map({ $0 != outerNamespace }) ?? false else {
+            fail("__exec-inner runs only inside the mount namespace exec makes")
+        }
+        // Replies to clients that hung up are EPIPE, not the end of the host.
+        BrokenPipes.ignore()
+        // What execs killed before left behind (ExecScratch).
+        ExecScratch.removeStale()
+        if let attach, let name {
+            runAttached(name: name, socket: attach.socket, tree: attach.tree, scratch: makeScratch())
+        } else {
+            runOwnHost()
+        }
+    }
+
+    private func makeScratch() -> String {
+        do { return try ExecScratch.create() } catch { fail("\(error)") }
+    }
+
+    /// exec's own host: served here, in the namespace, until the command ends.
+    private func runOwnHost() -> Never {
+        let start: HostStart
+        do {
+            start = try HostStart.prepare(topologyOptions, name: name, state: state) { t in
+                HostNames.unique(base: t.name, runtimeDirectory: nil)
+            }
+        } catch { fail("\(error)") }
+        PhaseClock.mark("host booted")
+        let host = start.host
+        let scratch = makeScratch()
+        // Mounted in the scratch directory in both layouts, and laid over
+        // /sys only once it serves: this process's own threads read /sys
+        // too (glibc and libdispatch count CPUs in
+        // /sys/devices/system/cpu/online), and a FUSE request made before
+        // the session has answered INIT waits for it, forever when it comes
+        // from the thread that is about to serve.
+        let tree = scratch + "/emulated"
+        // No auto_unmount: the mounts live in this namespace and go with it
+        // (fusermount3 would not take the overlay's binds down either), and
+        // the helper process costs a fork and an exec.
+        let server = HostServer(start, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache,
+                                autoUnmount: false)
+        let kmsg = KmsgDevice(host: host)
+        var laid = false
+        /// A start that failed: everything taken down in order.
+        func cleanUp() {
+            // The overlay's binds of the FUSE tree would keep its connection alive.
+            kmsg.stop()
+            // What this session laid at /sys, known without reading the mount table.
+            if laid { MountTable.detach("/sys") }
+            server.mount.stop()
+            server.control.stop()
+            server.finish()
+            Self.sealSys()
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
+        do {
+            if let p = start.persistence { try server.persist(p) }
+            try Self.makeDirectory(tree)
+            try server.control.start()
+            PhaseClock.mark("control socket")
+            try server.mount.start()
+            // A getattr of the root returns once INIT has been answered.
+            var root = stat()
+            _ = stat(tree, &root)
+            PhaseClock.mark("tree mounted")
+            // Before the overlay: its check of /dev reads the mount table, short until then.
+            try UdevRuntime.makePrivate()
+            PhaseClock.mark("udev")
+            try laySys(tree: tree)
+            laid = true
+            PhaseClock.mark("overlay laid")
+            try kmsg.start(at: scratch + "/kmsg")
+            PhaseClock.mark("kmsg")
+            if let sink = try eventSink() { server.events.attach(sink) }
+            PhaseClock.mark("udev, kmsg and events ready")
+        } catch {
+            cleanUp()
+            fail("\(error)")
+        }
+        let status = spawnCommand(host: host.name, runtimeDirectory: scratch)
+        PhaseClock.mark("command ended")
+        // The command has ended: no unmounting of the overlay and no orderly
+        // stop of the FUSE sessions (their workers woken, joined). What waits
+        // in the tree is answered as a stop answers it (a store blocked in
+        // `remove` gets ENODEV), /sys is sealed over, the scratch directory's
+        // mount points are detached so it can go, the state is saved, and the
+        // kernel ends both sessions when this process exits (their /dev/fuse
+        // descriptors close). The namespace's mounts go with its last process.
+        server.mount.releaseWaiters()
+        kmsg.detach()
+        Self.sealSys()
+        MountTable.detach(tree)
+        server.control.stop()
+        server.finish()
+        try? FileManager.default.removeItem(atPath: scratch)
+        PhaseClock.mark("left")
+        Foundation.exit(status)
+    }
+
+    /// `exec --host NAME`: a running host's tree over /sys and its events
+    /// in this namespace; the host serves on in its own process.
+    private func runAttached(name: String, socket: String, tree: String, scratch: String) -> Never {
+        var sinkID: String?
+        var laid = false
+        func cleanUp() {
+            if let sinkID { _ = try? ControlClient(socket: socket).send("events-detach \(sinkID)") }
+            if laid { MountTable.detach("/sys") }
+            Self.sealSys()
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
+        do {
+            // Before the overlay: its check of /dev reads the mount table, short until then.
+            try UdevRuntime.makePrivate()
+            try laySys(tree: tree)
+            laid = true
+            if let sink = try eventSink() {
+                let reply = try ControlClient(socket: socket).send("events-attach", passing: sink.fileDescriptor)
+                sinkID = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        } catch {
+            cleanUp()
+            fail("\(error)")
+        }
+        let status = spawnCommand(host: name, runtimeDirectory: (socket as NSString).deletingLastPathComponent)
+        cleanUp()
+        Foundation.exit(status)
+    }
+
+    /// Once the host is gone, a child the command left running must not
+    /// find the machine's sysfs at /sys: an empty read-only tmpfs covers it
+    /// for the rest of the namespace's life.
+    static func sealSys() {
+        try? MountTable.mount("vfio-ap-sim-ended", "/sys", type: "tmpfs",
+                              flags: UInt(MS_RDONLY) | UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), data: "mode=0555")
+    }
+
+    /// The emulated tree at /sys: laid over this namespace's copy of the
+    /// real /sys (made read-only first, so no path to it here is
+    /// writable), or alone. A layout that fails takes its mounts down.
+    private func laySys(tree: String) throws {
+        if sys == .overlay {
+            try SysOverlay(emulated: tree).layOverReal()
+        } else {
+            try MountTable.bind(tree, "/sys", recursive: true)
+        }
+    }
+
+    /// A uevent socket in the command's own network namespace (lo up), or
+    /// nil with --host-network, which says that events are not delivered.
+    private func eventSink() throws -> NetlinkSink? {
+        if hostNetwork {
+            FileHandle.standardError.write("vfio-ap-sim: --host-network: udev events are not delivered (uevent multicast is per network namespace)\n".data(using: .utf8)!)
+            return nil
+        }
+        do { try Loopback.up() } catch {
+            // A container without CAP_NET_ADMIN: its own network namespace
+            // still keeps the command off the machine's, but no multicast
+            // can be sent there.
+            FileHandle.standardError.write("vfio-ap-sim: \(error); udev events are not delivered (they need CAP_NET_ADMIN)\n".data(using: .utf8)!)
+            return nil
+        }
+        return try NetlinkSink()
+    }
+
+    private func spawnCommand(host: String, runtimeDirectory: String) -> Int32 {
+        // `vfio-ap-sim` itself is reachable inside, for `vfio-ap-sim dmesg` and friends.
+        let exeDir = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+            .split(separator: "/").dropLast().joined(separator: "/")
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/" + exeDir
+        return CommandChild.run(command, environment: [
+            ControlPaths.hostVariable: host,
+            ControlPaths.runtimeDirVariable: runtimeDirectory,
+            "PATH": path,
+            // sd-device refuses syspaths that are not on a sysfs file system;
+            // this is systemd's own switch for test trees.
+            "SYSTEMD_DEVICE_VERIFY_SYSFS": "0",
+        ])
+    }
+
+    /// A directory of the scratch directory (0700), or an error naming it.
+    static func makeDirectory(_ path: String) throws {
+        guard mkdir(path, 0o700) == 0 else {
+            throw UserError("cannot create the directory \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The mount namespace of a process (`self` or a pid), as /proc names it
+    /// (`mnt:[4026531841]`). exec passes its own: comparing with the parent's
+    /// instead fails where exec is a container's first process, whose parent
+    /// is outside the container's pid namespace (getppid() is 0).
+    static func mountNamespace(of process: String) -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/mnt")
+    }
+}
