@@ -455,6 +455,40 @@ final class CardAndQueueControlTests: XCTestCase {
         assertErrno(.noDevice) { try host.update { try $0.setCardOnline(9, true) } }
     }
 
+    /// zcrypt_cex4_queue_probe and zcrypt_cex4_card_probe register a new
+    /// zcrypt device, online by default, on every probe: an offline queue
+    /// taken to vfio_ap and back, or an offline card bound again, is online.
+    /// A topology's `online: false` is the recorded state at boot, kept.
+    func testAReprobedQueueOrCardIsOnline() throws {
+        let host = try makeHost(smallTopology + """
+
+        queues:
+          - {apqn: "06.0004", online: false}
+        """)
+        XCTAssertEqual(host.state.queues[q0604]?.zcryptOnline, false, "the topology's state at boot")
+        try host.update { try $0.setQueueOnline(q0504, false) }
+        try host.update { try $0.setAPMask(.allBut(5)) }
+        XCTAssertEqual(host.state.queues[q0504]?.driver, .vfioAP)
+        XCTAssertEqual(host.state.queues[q0504]?.zcryptOnline, false, "vfio_ap has no zcrypt queue to renew")
+        try host.update { try $0.setAPMask(.allOnes) }
+        XCTAssertEqual(host.state.queues[q0504]?.driver, .cex4queue)
+        XCTAssertEqual(host.state.queues[q0504]?.zcryptOnline, true, "a new zcrypt queue")
+        XCTAssertEqual(host.state.queues[q0604]?.zcryptOnline, false, "a queue not probed again keeps its state")
+        try host.update { try $0.unbind(driver: .cex4queue, device: "06.0004") }
+        try host.update { try $0.bind(driver: .cex4queue, device: "06.0004") }
+        XCTAssertEqual(host.state.queues[q0604]?.zcryptOnline, true)
+
+        try host.update { try $0.setCardOnline(5, false) }
+        try host.update { try $0.unbind(driver: .cex4card, device: "card05") }
+        try host.update { try $0.bind(driver: .cex4card, device: "card05") }
+        XCTAssertEqual(host.state.adapters[5]?.zcryptOnline, true, "a new zcrypt card")
+        XCTAssertEqual(host.state.queues[q0504]?.zcryptOnline, false, "its queues keep their zcrypt queues")
+        try host.update { try $0.setCardOnline(6, false) }
+        try host.update { try $0.unbind(driver: .cex4card, device: "card06") }
+        try host.update { try $0.probeDevice(named: "card06") }
+        XCTAssertEqual(host.state.adapters[6]?.zcryptOnline, true, "drivers_probe probes it too")
+    }
+
     func testCheckstoppedQueue() throws {
         let host = try makeHost(smallTopology + """
 

@@ -46,6 +46,14 @@ public struct Adapter: Sendable, Equatable, Codable {
         load = 0
     }
 
+    /// cex4card takes the card device: `zcrypt_cex4_card_probe` registers
+    /// a new zcrypt card, online by default (`zcrypt_card_register`),
+    /// whatever an earlier one was.
+    mutating func bindToCEX4Card() {
+        boundToCEX4Card = true
+        zcryptOnline = true
+    }
+
     /// What the card device shows (`ap_scan_adapter` keeps a masked copy).
     public var cardHardwareInfo: HardwareInfo { hardwareInfo.cardCopy }
 }

@@ -65,6 +65,10 @@ extension Queue {
             // UNINITIATED); vfio_ap leaves the device as it found it.
             initialized = true
             resetPending = !(config && !chkstop)
+            // The probe registers a new zcrypt queue, online by default
+            // (zcrypt_cex4_queue_probe, zcrypt_queue_register): what an
+            // earlier one was is gone with it.
+            zcryptOnline = true
         }
         resetResponseCode = 0
     }

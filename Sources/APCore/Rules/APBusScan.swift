@@ -184,7 +184,7 @@ extension HostState {
         // ap_device_probe re-arms the bindings-complete completion.
         bus.bindingsWereComplete = false
         if bus.driversAutoprobe["ap"] ?? true {
-            adapters[id]?.boundToCEX4Card = true
+            adapters[id]?.bindToCEX4Card()
             record(.cardBinding(id))
             record(.announced(.bind(.card(id))))
         }

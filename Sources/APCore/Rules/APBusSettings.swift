@@ -74,7 +74,7 @@ extension HostState {
         case .card(let id):
             guard hasCardDevice(id) else { throw Errno.noDevice }
             if adapters[id]?.boundToCEX4Card == false {
-                adapters[id]?.boundToCEX4Card = true
+                adapters[id]?.bindToCEX4Card()
                 record(.cardBinding(id))
                 record(.announced(.bind(.card(id))))
             }
@@ -115,7 +115,7 @@ extension HostState {
         case (.cex4card, .card(let id)):
             guard hasCardDevice(id), let card = adapters[id] else { throw Errno.noDevice }
             if card.boundToCEX4Card { throw Errno.resourceBusy }
-            adapters[id]?.boundToCEX4Card = true
+            adapters[id]?.bindToCEX4Card()
             record(.cardBinding(id))
             record(.announced(.bind(.card(id))))
         case (.cex4queue, .queue(let q)), (.vfioAP, .queue(let q)):

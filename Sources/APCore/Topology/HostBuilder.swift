@@ -67,10 +67,6 @@ public enum HostBuilder {
             if let d = o.driverOverride { q.driverOverride = d }
             if let m = o.masterKeys { q.masterKeys = m }
             if let a = o.associationIndex { q.associationIndex = a }
-            // Also online under an offline card: online_store refuses that
-            // write (EINVAL), but a queue bound to cex4queue after the card
-            // went offline is online (zcrypt_cex4_queue_probe).
-            if let on = o.online { q.zcryptOnline = on }
             queues[o.apqn] = q
         }
         // ap_queue.c driver_override_store refuses an override while the masks are in use.
@@ -86,7 +82,13 @@ public enum HostBuilder {
         // vfio_ap_mdev_probe_queue, finds none to link; the changes a boot
         // records are dropped below anyway.)
         s.queues.reserveCapacity(queues.count)
-        let onlineOverrides = Set(t.queueOverrides.filter { $0.online != nil }.map(\.apqn))
+        // A topology's `online` is the state recorded after the probe, so it
+        // is applied after bind(to:), which makes a new zcrypt queue online.
+        // Also online under an offline card: online_store refuses that write
+        // (EINVAL), but a queue bound to cex4queue after the card went
+        // offline is online (zcrypt_cex4_queue_probe).
+        var onlineOverrides: [APQN: Bool] = [:]
+        for o in t.queueOverrides { if let on = o.online { onlineOverrides[o.apqn] = on } }
         var card: (id: Int, answering: Adapter?, online: Bool) = (-1, nil, true)
         for k in queues.inOrder.indices {
             let apqn = queues.inOrder[k].apqn
@@ -100,10 +102,11 @@ public enum HostBuilder {
                 queues.inOrder[k].chkstop = tapq.checkstopped
             }
             if let d = s.acceptedDriver(for: queues.inOrder[k], at: apqn) { queues.inOrder[k].bind(to: d) }
-            // An offline card: zcrypt_card.c online_store took its zcrypt
-            // queues (those bound to cex4queue) along, unless the topology
-            // says otherwise.
-            if card.online == false && queues.inOrder[k].driver == .cex4queue && !onlineOverrides.contains(apqn) {
+            if let on = onlineOverrides[apqn] {
+                queues.inOrder[k].zcryptOnline = on
+            } else if card.online == false && queues.inOrder[k].driver == .cex4queue {
+                // An offline card: zcrypt_card.c online_store took its zcrypt
+                // queues (those bound to cex4queue) along.
                 queues.inOrder[k].zcryptOnline = false
             }
             if queues.inOrder[k].config && !queues.inOrder[k].chkstop {

@@ -158,7 +158,7 @@ enum ControlRequests {
 
 /// A request line's words, split at spaces. An ASCII line (every request
 /// but one naming something in Unicode) is split byte by byte: splitting
-/// the 64 KiB line of a resume write Character by Character took most of
+/// the long line of a resume write Character by Character took most of
 /// its time. Any other line is split as before, by Character (a space
 /// followed by a combining mark is no separator there).
 func requestWords(_ line: String) -> [String] {

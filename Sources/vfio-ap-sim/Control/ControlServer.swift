@@ -12,7 +12,10 @@ import Glibc
 /// `ERR busy` at once); every fd is close-on-exec; replies never raise
 /// SIGPIPE; accept() failing (EMFILE, ECONNABORTED, ...) is retried.
 final class ControlServer: @unchecked Sendable {
-    static let maximumRequest = 64 * 1024
+    /// Bounds what one connection makes the host hold, with room for the
+    /// longest request the project's own clients send: an `mdev write` of
+    /// `RemotePeer.maximumWrite` bytes, two hex digits a byte, and its words.
+    static let maximumRequest = 2 * RemotePeer.maximumWrite + 4096
     static let maximumConnections = 64
 
     let path: String

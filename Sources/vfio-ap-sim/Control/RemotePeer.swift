@@ -54,10 +54,25 @@ final class RemotePeer: MigrationPeer {
         return Hex.decode(trimmingASCIIWhitespace: reply) ?? []
     }
 
+    /// The most bytes one `mdev write` request carries (QEMU's writes are
+    /// 32 KiB); ControlServer.maximumRequest has room for its hex.
+    static let maximumWrite = 64 * 1024
+
     /// With an offset the write is a pwrite (the stream answers ESPIPE).
+    /// A longer write goes as several requests, in order, so that any
+    /// `--chunk` fits a request line: the resume stream takes any split. A
+    /// short write ends it with what was taken, as write(2) does.
     func write(_ uuid: String, _ bytes: [UInt8], offset: Int?) throws -> Int {
-        let reply = try send("mdev", "write", uuid, Hex.encode(bytes), offset.map(String.init) ?? "")
-        return Int(reply.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        var written = 0
+        repeat {
+            let piece = bytes[written..<min(bytes.count, written + Self.maximumWrite)]
+            let reply = try send("mdev", "write", uuid, Hex.encode(Array(piece)),
+                                 offset.map { String($0 + written) } ?? "")
+            let taken = Int(reply.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            written += taken
+            if taken < piece.count { break }
+        } while written < bytes.count
+        return written
     }
     func closeFile(_ uuid: String) throws { _ = try send("mdev", "close-fd", uuid) }
     func reset(_ uuid: String) throws { _ = try send("mdev", "reset", uuid) }
