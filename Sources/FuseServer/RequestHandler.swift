@@ -275,7 +275,7 @@ final class RequestHandler: @unchecked Sendable {
     }
 
     /// The listing a directory's readdir offsets index: taken at opendir,
-    /// or kept by path when the kernel opens directories itself.
+    /// or kept by inode when the kernel opens directories itself.
     private func makeListing(_ node: InodeTable.Node, inode: UInt64) -> Result<DirectoryHandle, Errno> {
         guard node.attached else {
             // kernfs_fop_readdir on a removed directory shows only the dots.
