@@ -30,7 +30,7 @@ public struct LiveMigration {
         public var destinationKernelLog: [String] = []
     }
 
-    /// What has happened so far, for the recovery when a peer is lost.
+    /// What has happened so far, for the recovery after a failure.
     private struct Progress {
         var uuid: String?
         var sourceWasPaused = true
@@ -43,13 +43,47 @@ public struct LiveMigration {
     public func run() throws -> Outcome {
         var out = Outcome()
         var progress = Progress()
+        let step = StepRecord()
         do {
-            return try run(&out, &progress)
+            return try run(&out, &progress, TracedPeer(source, step, isDestination: false),
+                           TracedPeer(destination, step, isDestination: true))
         } catch let lost as PeerUnreachable where lost.peer == ObjectIdentifier(destination) {
             return lostDestination(out, progress)
         } catch let lost as PeerUnreachable where lost.peer == ObjectIdentifier(source) {
             return lostSource(out, progress)
+        } catch {
+            return cancelled(out, progress, error, at: step)
         }
+    }
+
+    /// Any other failure (a request refused for a reason that is not the
+    /// kernel's, a reply that does not decode, an errno no step above
+    /// expects): libvirt cancels the job, as for a failed QEMU migration.
+    /// The incoming guest is dropped (libvirt's Finish kills the
+    /// destination QEMU), the source device goes back to RUNNING (QEMU's
+    /// notifier; its stream closed) and the VM resumes if it ran. Each
+    /// step is tried whatever the others did. A destination that already
+    /// runs the guest keeps it: the migration itself is done.
+    private func cancelled(_ out: Outcome, _ p: Progress, _ error: Error, at step: StepRecord) -> Outcome {
+        var o = out
+        o.succeeded = false
+        let reason = (error as? Errno)?.kernelDescription ?? "\(error)"
+        let job = step.onDestination ? "migration in" : "migration out"
+        o.console = ["error: operation failed: job '\(job)' failed: host '\(step.host)': \(step.operation): \(reason)"]
+        guard !p.destinationRunning else { return o }
+        if p.destinationStarted {
+            if let uuid = p.uuid { try? destination.closeFile(uuid) }
+            if (try? destination.stopGuest(guest)) != nil {
+                o.destinationQEMULog.append("terminating on signal 15 from pid \(libvirtPID) (/usr/sbin/virtqemud)")
+            }
+            if let log = try? destination.kernelLog() { o.destinationKernelLog = Array(log.dropFirst(p.kernelLogBefore)) }
+        }
+        if let uuid = p.uuid {
+            if p.migration != .off { try? source.setState(uuid, .running) }
+            try? source.closeFile(uuid)
+        }
+        if !p.sourceWasPaused { try? source.setPaused(guest, false) }
+        return o
     }
 
     /// The destination host went away (crashed, killed) mid-migration.
@@ -94,7 +128,9 @@ public struct LiveMigration {
         return o
     }
 
-    private func run(_ out: inout Outcome, _ progress: inout Progress) throws -> Outcome {
+    /// `source` and `destination` here are the traced peers of `run()`.
+    private func run(_ out: inout Outcome, _ progress: inout Progress,
+                     _ source: MigrationPeer, _ destination: MigrationPeer) throws -> Outcome {
         guard let info = try source.guestInfo(guest) else {
             out.console = ["error: failed to get domain '\(guest)'"]
             return out
@@ -179,7 +215,7 @@ public struct LiveMigration {
         }
 
         guard let uuid else {
-            try finish(&out, &progress, uuid: nil, wasPaused: info.paused)
+            try finish(&out, &progress, source, destination, uuid: nil, wasPaused: info.paused)
             return out
         }
 
@@ -236,14 +272,15 @@ public struct LiveMigration {
             offset = end
         }
         try destination.closeFile(uuid)
-        try finish(&out, &progress, uuid: uuid, wasPaused: info.paused)
+        try finish(&out, &progress, source, destination, uuid: uuid, wasPaused: info.paused)
         return out
     }
 
     /// The destination VM starts (RESUMING -> STOP -> RUNNING) if the source
     /// was running, else it stays paused as it was; libvirt destroys the
     /// source domain.
-    private func finish(_ out: inout Outcome, _ progress: inout Progress, uuid: String?, wasPaused: Bool) throws {
+    private func finish(_ out: inout Outcome, _ progress: inout Progress, _ source: MigrationPeer,
+                        _ destination: MigrationPeer, uuid: String?, wasPaused: Bool) throws {
         if !wasPaused {
             try destination.setPaused(guest, false)
             if let uuid { try? destination.setState(uuid, .running) }

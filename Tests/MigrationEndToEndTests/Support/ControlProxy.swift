@@ -7,18 +7,23 @@ import TestSupport
 /// is passed on and may kill the host behind; once it returns `false` the
 /// proxy is "the dead host" itself: the connection is closed without an
 /// answer and the socket is gone (later clients find nothing to connect to).
+/// `answer` may reply in the host's place (an `ERR ...` line): the request
+/// never reaches the host, which stays up.
 final class ControlProxy: @unchecked Sendable {
     let path: String
     let target: String
     private let intercept: (String) -> Bool
+    private let answer: (String) -> String?
     private let lock = NSLock()
     private var listener: Int32 = -1
     private(set) var requests: [String] = []
 
-    init(path: String, target: String, intercept: @escaping (String) -> Bool) throws {
+    init(path: String, target: String, answer: @escaping (String) -> String? = { _ in nil },
+         intercept: @escaping (String) -> Bool = { _ in true }) throws {
         self.path = path
         self.target = target
         self.intercept = intercept
+        self.answer = answer
         unlink(path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var addr = sockaddr_un()
@@ -66,6 +71,10 @@ final class ControlProxy: @unchecked Sendable {
         lock.unlock()
         guard intercept(request) else {
             stop()
+            return
+        }
+        if let reply = answer(request) {
+            ControlSocket.send(c, Array(reply.utf8))
             return
         }
         guard let upstream = ControlSocket.connect(target) else { return }
