@@ -7,45 +7,25 @@ import XCTest
 /// A peer that works until its `n`-th call of `operation`, then is gone:
 /// that call and every later one throw `PeerUnreachable` (a host killed in
 /// the middle of a migration).
-final class DyingPeer: MigrationPeer {
-    let inner: LocalPeer
+final class DyingPeer: HookedPeer {
     let operation: String
     let n: Int
     private var calls = 0
     private(set) var dead = false
 
     init(_ inner: LocalPeer, diesAt operation: String, call n: Int = 1) {
-        self.inner = inner
         self.operation = operation
         self.n = n
+        super.init(inner)
     }
 
-    private func call<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    override func before(_ name: String) throws {
         if !dead && name == operation {
             calls += 1
             if calls == n { dead = true }
         }
         if dead { throw PeerUnreachable(self, reason: "host '\(hostName)' is gone") }
-        return try body()
     }
-
-    var hostName: String { inner.hostName }
-    func guestInfo(_ name: String) throws -> GuestInfo? { try call("guestInfo") { try inner.guestInfo(name) } }
-    func mdevExists(_ uuid: String) throws -> Bool { try call("mdevExists") { try inner.mdevExists(uuid) } }
-    func migrationFlags(_ uuid: String) throws -> MigrationFlags { try call("migrationFlags") { try inner.migrationFlags(uuid) } }
-    func setState(_ uuid: String, _ state: MigrationState) throws { try call("setState \(state)") { try inner.setState(uuid, state) } }
-    func dataSize(_ uuid: String) throws -> UInt64 { try call("dataSize") { try inner.dataSize(uuid) } }
-    func read(_ uuid: String, count: Int) throws -> [UInt8] { try call("read") { try inner.read(uuid, count: count) } }
-    func write(_ uuid: String, _ bytes: [UInt8]) throws -> Int { try call("write") { try inner.write(uuid, bytes) } }
-    func closeFile(_ uuid: String) throws { try call("closeFile") { try inner.closeFile(uuid) } }
-    func reset(_ uuid: String) throws { try call("reset") { try inner.reset(uuid) } }
-    func startGuest(_ name: String, mdev: String, options: GuestManager.StartOptions) throws {
-        try call("startGuest") { try inner.startGuest(name, mdev: mdev, options: options) }
-    }
-    func stopGuest(_ name: String) throws { try call("stopGuest") { try inner.stopGuest(name) } }
-    func setPaused(_ name: String, _ paused: Bool) throws { try call("setPaused \(paused)") { try inner.setPaused(name, paused) } }
-    func appendLog(_ name: String, _ line: String) throws { try call("appendLog") { try inner.appendLog(name, line) } }
-    func kernelLog() throws -> [String] { try call("kernelLog") { try inner.kernelLog() } }
 }
 
 /// LiveMigration when a peer is lost at each step of the protocol: the
