@@ -32,6 +32,9 @@ start() { # name mode [topology] [state]
 }
 start off off; start names names; start pages pages; start noopen no-open
 start large names demo/topologies/large.yaml
+# The same two, their reader sleeping at once (no polling of /dev/fuse).
+VFIO_AP_SIM_SPIN_US=0 start nospin names
+VFIO_AP_SIM_SPIN_US=0 start largenospin names demo/topologies/large.yaml
 start state names "" state; start largestate names demo/topologies/large.yaml state
 # 20,000 mdevs, one APQN each, on the large host: generated, never committed.
 python3 bench/generate-mdevs.py 20000 "$WORK/mdevs20000.yaml"
@@ -122,12 +125,13 @@ def ls(path): return runs(["ls", "-l", path], k=1)
 def find(path): return runs(["find", path], k=1)
 m = lambda mode: work + "/" + mode
 uuid = "62177883-f1bb-47f0-914d-32a22e3a8804"
-for mode in ["off", "names", "noopen", "state", "largestate"]:
+for mode in ["off", "names", "nospin", "noopen", "state", "largestate"]:
     open(m(mode) + "/bus/ap/apmask", "w").write("-5,-6")
     open(m(mode) + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create", "w").write(uuid)
 figures = {
     "open-read-close bus/ap/apmask, caches off": lambda: reads(m("off") + "/bus/ap/apmask"),
     "open-read-close bus/ap/apmask, names (default)": lambda: reads(m("names") + "/bus/ap/apmask"),
+    "open-read-close bus/ap/apmask, names, VFIO_AP_SIM_SPIN_US=0": lambda: reads(m("nospin") + "/bus/ap/apmask"),
     "open-read-close bus/ap/apmask, pages": lambda: reads(m("pages") + "/bus/ap/apmask"),
     "open-read-close bus/ap/apmask, no-open": lambda: reads(m("noopen") + "/bus/ap/apmask"),
     "open-read-close queue config, names": lambda: reads(m("names") + "/devices/ap/card05/05.0004/config"),
@@ -142,6 +146,7 @@ figures = {
     "stat kernel /sys/bus/cpu/devices/cpu0": lambda: stats("/sys/bus/cpu/devices/cpu0"),
     "write assign/unassign_domain, caches off": lambda: writes(m("off") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
     "write assign/unassign_domain, names": lambda: writes(m("names") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
+    "write assign/unassign_domain, names, VFIO_AP_SIM_SPIN_US=0": lambda: writes(m("nospin") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
     "write assign/unassign_domain, no-open": lambda: writes(m("noopen") + f"/devices/vfio_ap/matrix/{uuid}/assign_domain", [b"4", b"4"]),
     "write kernel sysfs attribute (ifalias of a private netns's lo)": kernel_writes,
     "write assign then unassign_domain, names": lambda: toggles(m("names") + f"/devices/vfio_ap/matrix/{uuid}"),
@@ -153,6 +158,7 @@ figures = {
     "umockdev-run -- true (s)": lambda: 1 / runs(["umockdev-run", "--", "true"]),
     "unshare -m true (s)": lambda: 1 / runs(["unshare", "-m", "true"]),
     "ls -l bus/ap/devices, 65,536-queue host (s)": lambda: 1 / ls(large + "/bus/ap/devices"),
+    "ls -l bus/ap/devices, 65,536-queue host, VFIO_AP_SIM_SPIN_US=0 (s)": lambda: 1 / ls(work + "/largenospin/bus/ap/devices"),
     "ls -l tmpfs mirror of it (s)": lambda: 1 / ls(mirror),
     "boot in-process (decode + build), default host (ms)": lambda: boot_ms("Sources/APCore/Topologies/default.yaml"),
     "boot in-process (decode + build), 65,536-queue host (ms)": lambda: boot_ms("demo/topologies/large.yaml"),
@@ -175,7 +181,8 @@ for k, v in med.items():
     if k.endswith("(ms)"):
         print(f"| {k[:-5]} | {v:,.1f} ms | |")
     elif k.endswith("(s)"):
-        ref = {"exec -- true (s)": "umockdev-run -- true (s)", "ls -l bus/ap/devices, 65,536-queue host (s)": "ls -l tmpfs mirror of it (s)"}.get(k)
+        ref = {"exec -- true (s)": "umockdev-run -- true (s)", "ls -l bus/ap/devices, 65,536-queue host (s)": "ls -l tmpfs mirror of it (s)",
+               "ls -l bus/ap/devices, 65,536-queue host, VFIO_AP_SIM_SPIN_US=0 (s)": "ls -l tmpfs mirror of it (s)"}.get(k)
         ratio = f"{(1 / v) / (1 / med[ref]):.2f}x the time of {ref[:-4]}" if ref else ""
         print(f"| {k[:-4]} | {1 / v:.3f} s | {ratio} |")
     elif k.startswith("write"):
@@ -185,20 +192,24 @@ for k, v in med.items():
         print(f"| {k} | {v:,.0f}/s | {v / med['stat kernel /sys/bus/cpu/devices/cpu0']:.3f}x kernel sysfs |")
     else:
         print(f"| {k} | {v:,.0f}/s | {v / kernel_read:.3f}x kernel sysfs, {v / umd:.3f}x umockdev |")
-for mode in ["off", "names", "pages", "noopen", "large", "state", "largestate", "mdevs20000"]:
+for mode in ["off", "names", "nospin", "pages", "noopen", "large", "largenospin", "state", "largestate", "mdevs20000"]:
     print(f"| mount ready, {mode} host | {open(work + '/' + mode + '.ms').read().strip()} ms | |")
 # Once, at the end: a walk of the whole large tree, the server's memory
 # before and after it, and an mdev removal after it.
 def rss(): return next(int(l.split()[1]) for l in open(f"/proc/{large_pid}/status") if l.startswith("VmRSS")) / 1024
+def walk(tree):
+    t = time.perf_counter(); count = subprocess.run(["find", tree], check=True, capture_output=True).stdout.count(b"\n")
+    return count, time.perf_counter() - t
 before = rss()
-t = time.perf_counter(); entries = subprocess.run(["find", large], check=True, capture_output=True).stdout.count(b"\n")
-walk = time.perf_counter() - t
+entries, walk_nospin = walk(work + "/largenospin")
+entries, walk_time = walk(large)
 after = rss()
 big = "aaaaaaaa-0000-4000-8000-000000000001"
 open(large + "/devices/vfio_ap/matrix/mdev_supported_types/vfio_ap-passthrough/create", "w").write(big)
 t = time.perf_counter(); open(large + f"/devices/vfio_ap/matrix/{big}/remove", "w").write("1")
 removal = (time.perf_counter() - t) * 1000
-print(f"| find of the large tree ({entries:,} entries) | {walk:.2f} s | |")
+print(f"| find of the large tree ({entries:,} entries) | {walk_time:.2f} s | |")
+print(f"| find of the large tree, VFIO_AP_SIM_SPIN_US=0 | {walk_nospin:.2f} s | |")
 print(f"| large host's resident memory, before / after the find | {before:.0f} / {after:.0f} MiB | |")
 print(f"| echo 1 > remove after the find | {removal:.2f} ms | |")
 PY

@@ -26,6 +26,10 @@ public final class FuseMount: @unchecked Sendable {
         public var maxThreads: Int
         /// Idle workers kept around.
         public var maxIdleThreads: Int
+        /// How long the worker reading /dev/fuse polls it for the next
+        /// request before it sleeps (SessionLoop); 0 sleeps at once.
+        /// $VFIO_AP_SIM_SPIN_US, else 50.
+        public var spinMicroseconds: Int
         /// libfuse's request trace on stderr.
         public var debug: Bool
         /// Further `-o` mount options, passed as is.
@@ -54,6 +58,7 @@ public final class FuseMount: @unchecked Sendable {
                     defaultPermissions: Bool = true,
                     maxThreads: Int = 64,
                     maxIdleThreads: Int = 16,
+                    spinMicroseconds: Int = Options.spinFromEnvironment,
                     debug: Bool = false,
                     extraOptions: [String] = [],
                     kernelCache: Bool = true,
@@ -65,11 +70,16 @@ public final class FuseMount: @unchecked Sendable {
             self.defaultPermissions = defaultPermissions
             self.maxThreads = maxThreads
             self.maxIdleThreads = maxIdleThreads
+            self.spinMicroseconds = spinMicroseconds
             self.debug = debug
             self.extraOptions = extraOptions
             self.kernelCache = kernelCache
             self.pageCache = pageCache
             self.openLess = openLess
+        }
+
+        public static var spinFromEnvironment: Int {
+            ProcessInfo.processInfo.environment["VFIO_AP_SIM_SPIN_US"].flatMap { Int($0) }.map { max(0, $0) } ?? 50
         }
 
         var mountOptions: String {
@@ -257,12 +267,11 @@ public final class FuseMount: @unchecked Sendable {
     // MARK: - Internals
 
     private func serve(_ session: OpaquePointer) -> Int32 {
-        let config = fuse_loop_cfg_create()
-        fuse_loop_cfg_set_max_threads(config, UInt32(max(1, options.maxThreads)))
-        fuse_loop_cfg_set_idle_threads(config, UInt32(max(1, min(options.maxIdleThreads, options.maxThreads))))
-        fuse_loop_cfg_set_clone_fd(config, 0)
-        let result = cfuse_session_loop_mt(session, config)
-        fuse_loop_cfg_destroy(config)
+        let loop = SessionLoop(session: session, settings: .init(
+            spinNanoseconds: UInt64(max(0, options.spinMicroseconds)) * 1_000,
+            maxWorkers: max(1, options.maxThreads),
+            maxIdle: max(1, min(options.maxIdleThreads, options.maxThreads))))
+        let result = loop.run()
 
         condition.lock()
         teardown()

@@ -7,6 +7,8 @@ class MountedTestCase: XCTestCase {
     var fileSystem: InMemoryFileSystem!
     var mount: FuseMount!
     var root = ""
+    /// The options every test of the class mounts with.
+    var mountOptions: FuseMount.Options { .init(subtype: "vfio-ap-sim-test") }
 
     override func setUpWithError() throws {
         guard FileManager.default.fileExists(atPath: "/dev/fuse") else {
@@ -15,8 +17,7 @@ class MountedTestCase: XCTestCase {
         root = NSTemporaryDirectory() + "fuse-server-test-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         fileSystem = InMemoryFileSystem()
-        mount = FuseMount(fileSystem: fileSystem, mountpoint: root,
-                          options: .init(subtype: "vfio-ap-sim-test"))
+        mount = FuseMount(fileSystem: fileSystem, mountpoint: root, options: mountOptions)
         try mount.start()
     }
 
@@ -117,4 +118,5 @@ final class Locked<Value>: @unchecked Sendable {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&stored) } }
 }
