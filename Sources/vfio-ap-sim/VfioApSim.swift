@@ -14,4 +14,16 @@ struct VfioApSim: ParsableCommand {
         subcommands: [MountCommand.self, ExecCommand.self, GuestCommand.self, MigrateCommand.self,
                       MigrationCommand.self, TopologyCommand.self, HardwareCommand.self, ShowCommand.self, DmesgCommand.self, EventsCommand.self, ExecInnerCommand.self,
                       EngineBenchCommand.self])
+
+    /// `exec` first, read without ArgumentParser where it is one of the
+    /// plain forms (ExecArguments.quick): a test suite starts a host per
+    /// test case. Everything else goes the usual way, so help, usage and
+    /// errors read as they always do.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "exec", let exec = ExecArguments.quick(Array(arguments.dropFirst())) {
+            exec.run()
+        }
+        main(nil)
+    }
 }

@@ -47,71 +47,18 @@ struct ExecCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after `--`.")
     var command: [String] = []
 
+    /// The same values, for the code that runs exec.
+    var arguments: ExecArguments {
+        ExecArguments(topology: topologyOptions.topology, state: stateOptions.state, name: name, sys: sys,
+                      kernelCache: kernelCache, host: host, runtimeDir: runtimeDir, hostNetwork: hostNetwork,
+                      command: ExecCommand.strip(command))
+    }
+
     func validate() throws {
-        if ExecCommand.strip(command).isEmpty { throw ValidationError("a command to run is needed: vfio-ap-sim exec -- COMMAND [ARGS...]") }
-        if host != nil && (topologyOptions.topology != nil || name != nil || stateOptions.state != nil) {
-            throw ValidationError("--host attaches to a running host: it takes no --topology, --name or --state")
-        }
+        if let problem = arguments.problem() { throw ValidationError(problem) }
     }
 
     static func strip(_ c: [String]) -> [String] { c.first == "--" ? Array(c.dropFirst()) : c }
 
-    func run() throws {
-        PhaseClock.mark("exec started")
-        // Find the host to attach to; exec's own host boots inside the namespace.
-        var attach: (socket: String, tree: String)?
-        if let host {
-            let info: [String: String]
-            let socket: String
-            do {
-                let runtime = try ControlPaths.runtimeDirectory(runtimeDir)
-                try runtime.checkForClient()
-                socket = try ControlPaths.socket(host: host, directory: runtime.path, source: "--host")
-            } catch { fail("\(error)") }
-            do { info = ControlServer.fields(try ControlClient(socket: socket).send("info")) } catch {
-                fail("no host '\(host)' to attach to: \(error)")
-            }
-            guard let tree = info["tree"] else { fail("host '\(host)' did not say where its tree is") }
-            attach = (socket, tree)
-        } else if let name {
-            do { try ControlPaths.checkName(name, source: "--name") } catch { fail("\(error)") }
-        }
-        // The session mounts over /sys only in a namespace other than this one.
-        guard let outer = ExecSession.mountNamespace(of: "self") else { fail("cannot read /proc/self/ns/mnt") }
-        // A network namespace of its own: the events reach its listeners and no one else's.
-        let entered: Bool
-        do { entered = try PrivateNamespace.enter(network: !hostNetwork) } catch { fail("\(error)") }
-        PhaseClock.mark("namespace entered")
-        let session = ExecSession(topologyOptions: topologyOptions, state: stateOptions.state,
-                                  name: host ?? name, sys: sys, hostNetwork: hostNetwork, kernelCache: kernelCache,
-                                  attach: attach, command: ExecCommand.strip(command))
-        if entered { session.run(outerNamespace: outer) }
-        runThroughUnshare(session, outerNamespace: outer)
-    }
-
-    /// A thread was running already, so this process cannot have a mount
-    /// namespace of its own: util-linux unshare makes it and runs
-    /// `__exec-inner`, which is single-threaded at that point.
-    private func runThroughUnshare(_ session: ExecSession, outerNamespace outer: String) -> Never {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            fail("util-linux unshare is needed for exec (apt-get install util-linux)")
-        }
-        var args = [unshare, "--mount", "--propagation", "private"] + (hostNetwork ? [] : ["--net"])
-            + ["--", exe, "__exec-inner", "--outer-namespace", outer]
-        if hostNetwork { args.append("--host-network") }
-        if let attach = session.attach {
-            args += ["--attach", attach.socket, "--tree", attach.tree]
-        } else {
-            args += ["--kernel-cache", kernelCache.rawValue]
-            if let t = topologyOptions.topology { args += ["--topology", t] }
-            if let s = stateOptions.state { args += ["--state", s] }
-        }
-        if let n = session.name { args += ["--name", n] }
-        args += ["--sys", sys.rawValue]
-        args += ["--"] + session.command
-        let cargs = args.map { strdup($0) } + [nil]
-        execv(unshare, cargs)
-        fail("cannot run \(unshare): \(String(cString: strerror(errno)))")
-    }
+    func run() throws { arguments.run() }
 }
