@@ -12,9 +12,8 @@
 #   scripts/container-image.sh --assemble BINARY [--tag TAG] [--if-missing]
 #       No Swift build, no registry, no network: the image is assembled from
 #       this machine's files and imported (`podman import`): static busybox
-#       (sh, and the unshare applet that exec uses), BINARY and the
-#       vfio-ap-sim_APCore.resources directory beside it, every library ldd
-#       lists for them at its own path, fusermount3. Same entry point as the
+#       (sh, and the unshare applet that exec uses), BINARY, every library
+#       ldd lists for them at its own path, fusermount3. Same entry point as the
 #       Containerfile image. ContainerTests build their image this way from the
 #       debug binary. --if-missing: nothing to do when TAG exists.
 #       --rootfs DIR: write the assembled tree to DIR (new or empty) instead,
@@ -73,11 +72,9 @@ copy_with_libraries() {
 
 if [ -n "$assemble" ]; then
     binary=$(readlink -f "$assemble")
-    resources=$(dirname "$binary")/vfio-ap-sim_APCore.resources
     busybox=$(command -v busybox || true)
     fusermount=$(command -v fusermount3 || true)
     [ -x "$binary" ] || { echo "container-image.sh: $assemble is not an executable" >&2; exit 1; }
-    [ -d "$resources" ] || { echo "container-image.sh: $resources is missing (the binary needs its resources beside it)" >&2; exit 1; }
     [ -n "$busybox" ] || { echo "container-image.sh: busybox is needed (apt-get install busybox-static)" >&2; exit 1; }
     [ -n "$fusermount" ] || { echo "container-image.sh: fusermount3 is needed (apt-get install fuse3)" >&2; exit 1; }
     if [ -n "$rootfs_out" ]; then
@@ -96,7 +93,6 @@ if [ -n "$assemble" ]; then
     done
     copy_with_libraries "$root" "$fusermount" /usr/bin/fusermount3
     copy_with_libraries "$root" "$binary" /usr/local/bin/vfio-ap-sim
-    cp -R "$resources" "$root/usr/local/bin/"
     printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
     printf 'root:x:0:\n' > "$root/etc/group"
     # systemd-nspawn wants an os-release to accept the tree as an OS.

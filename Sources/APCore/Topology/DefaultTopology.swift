@@ -4,13 +4,9 @@ import Foundation
 public enum DefaultTopology {
     public static let fileName = "default.yaml"
 
-    public static var text: String {
-        guard let url = Bundle.module.url(forResource: "default", withExtension: "yaml", subdirectory: "Topologies"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else {
-            fatalError("the embedded default topology is missing from the APCore resource bundle")
-        }
-        return text
-    }
+    /// Compiled into the binary (SwiftPM's embedInCode): no resource
+    /// directory to ship beside it, and no Bundle lookup on every start.
+    public static var text: String { String(decoding: PackageResources.default_yaml, as: UTF8.self) }
 
     public static func load() throws -> Topology {
         try TopologyDecoder(file: "(embedded) \(fileName)").decode(text)
