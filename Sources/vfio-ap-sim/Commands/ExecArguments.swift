@@ -113,7 +113,7 @@ struct ExecArguments: Equatable {
     /// namespace of its own: util-linux unshare makes it and runs
     /// `__exec-inner`, which is single-threaded at that point.
     private func runThroughUnshare(_ session: ExecSession, outerNamespace outer: String) -> Never {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe = SymbolicLink.target("/proc/self/exe") ?? CommandLine.arguments[0]
         guard let unshare = ["/usr/bin/unshare", "/bin/unshare"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             fail("util-linux unshare is needed for exec (apt-get install util-linux)")
         }

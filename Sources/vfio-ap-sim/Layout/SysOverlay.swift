@@ -124,7 +124,7 @@ struct SysOverlay {
         case .missing:
             return  // vanished meanwhile
         case .symlink:
-            let target = try FileManager.default.destinationOfSymbolicLink(atPath: src)
+            guard let target = SymbolicLink.target(src) else { throw UserError("cannot read the link \(src): \(String(cString: strerror(errno)))") }
             guard symlink(target, dst) == 0 else { throw UserError("cannot create \(dst): \(String(cString: strerror(errno)))") }
         case .directory:
             try makeDirectory(dst)

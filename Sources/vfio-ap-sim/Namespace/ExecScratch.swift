@@ -43,8 +43,8 @@ enum ExecScratch {
     /// (their lock is free). Directories without a lock (made by an older
     /// vfio-ap-sim), of other users, or still locked are left alone.
     static func removeStale() {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
-        for name in entries where name.hasPrefix(prefix) {
+        guard let entries = try? DirectoryEntries(base) else { return }
+        for name in entries.entries.map(\.name) where name.hasPrefix(prefix) {
             let dir = base + "/" + name
             var st = stat()
             guard lstat(dir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid() else { continue }

@@ -189,7 +189,7 @@ struct ExecSession {
 
     private func spawnCommand(host: String, runtimeDirectory: String) -> Int32 {
         // `vfio-ap-sim` itself is reachable inside, for `vfio-ap-sim dmesg` and friends.
-        let exeDir = ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+        let exeDir = (SymbolicLink.target("/proc/self/exe") ?? "")
             .split(separator: "/").dropLast().joined(separator: "/")
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/" + exeDir
         return CommandChild.run(command, environment: [
@@ -214,6 +214,6 @@ struct ExecSession {
     /// instead fails where exec is a container's first process, whose parent
     /// is outside the container's pid namespace (getppid() is 0).
     static func mountNamespace(of process: String) -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(process)/ns/mnt")
+        SymbolicLink.target("/proc/\(process)/ns/mnt")
     }
 }
