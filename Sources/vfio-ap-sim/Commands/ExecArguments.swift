@@ -28,7 +28,7 @@ struct ExecArguments: Equatable {
     /// always has.
     static func quick(_ arguments: [String]) -> ExecArguments? {
         var a = ExecArguments()
-        var seen = Set<String>()
+        var seen: [String] = []  // not a Set: its metadata costs more than the search
         var i = 0
         while i < arguments.count {
             let option = arguments[i]
@@ -37,7 +37,8 @@ struct ExecArguments: Equatable {
                 // `-- -- COMMAND` is ArgumentParser's to read.
                 return a.command.first == nil || a.command.first == "--" || a.problem() != nil ? nil : a
             }
-            guard seen.insert(option).inserted else { return nil }
+            guard !seen.contains(option) else { return nil }
+            seen.append(option)
             if option == "--host-network" {
                 a.hostNetwork = true
                 i += 1
