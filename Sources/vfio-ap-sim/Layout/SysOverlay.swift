@@ -41,7 +41,12 @@ struct SysOverlay {
     /// whose mounts are all private (exec): the real tree there is made
     /// read-only and stays reachable through a descriptor opened before the
     /// overlay covers it, so no staging copy is needed.
-    func layOverReal() throws {
+    ///
+    /// With `marks` (an empty directory outside /sys), one overlayfs does
+    /// it (OverlayFSLayout); where the kernel refuses that (no overlayfs,
+    /// a container's user namespace), the binds below.
+    func layOverReal(marks: String? = nil) throws {
+        if let marks, (try? OverlayFSLayout(emulated: emulated, marks: marks, real: real).lay()) != nil { return }
         try Self.makeReadOnly(under: real)
         let fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw UserError("cannot open \(real): \(String(cString: strerror(errno)))") }

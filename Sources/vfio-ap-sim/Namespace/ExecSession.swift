@@ -91,7 +91,7 @@ struct ExecSession {
             // Before the overlay: its check of /dev reads the mount table, short until then.
             try UdevRuntime.makePrivate()
             PhaseClock.mark("udev")
-            try laySys(tree: tree)
+            try laySys(tree: tree, scratch: scratch)
             laid = true
             PhaseClock.mark("overlay laid")
             try kmsg.start(at: scratch + "/kmsg")
@@ -136,7 +136,7 @@ struct ExecSession {
         do {
             // Before the overlay: its check of /dev reads the mount table, short until then.
             try UdevRuntime.makePrivate()
-            try laySys(tree: tree)
+            try laySys(tree: tree, scratch: scratch)
             laid = true
             if let sink = try eventSink() {
                 let reply = try ControlClient(socket: socket).send("events-attach", passing: sink.fileDescriptor)
@@ -162,9 +162,11 @@ struct ExecSession {
     /// The emulated tree at /sys: laid over this namespace's copy of the
     /// real /sys (made read-only first, so no path to it here is
     /// writable), or alone. A layout that fails takes its mounts down.
-    private func laySys(tree: String) throws {
+    private func laySys(tree: String, scratch: String) throws {
         if sys == .overlay {
-            try SysOverlay(emulated: tree).layOverReal()
+            let marks = scratch + "/marks"
+            try Self.makeDirectory(marks)
+            try SysOverlay(emulated: tree).layOverReal(marks: marks)
         } else {
             try MountTable.bind(tree, "/sys", recursive: true)
         }

@@ -1,0 +1,91 @@
+import Glibc
+
+/// exec's /sys in a dozen mounts instead of SysOverlay's two hundred: one
+/// read-only overlayfs whose lower layers are a directory of mount points
+/// for the emulated entries over the machine's sysfs, the machine's own
+/// submounts of /sys bound back (an overlayfs does not show what is
+/// mounted in its layers), and each emulated entry bound over its mount
+/// point. The view is SysOverlay's; only the real entries come through
+/// overlayfs rather than a bind each (docs/FIDELITY.md).
+struct OverlayFSLayout {
+    /// Where the emulated tree is mounted.
+    let emulated: String
+    /// An empty directory outside /sys for the mount points (exec's scratch).
+    let marks: String
+    /// The machine's sysfs, covered by the overlay.
+    var real = "/sys"
+
+    /// Lays the overlay over `real`, in exec's private mount namespace; on
+    /// failure nothing of it stays mounted.
+    func lay() throws {
+        let submounts = topSubmounts()
+        try SysOverlay.makeReadOnly(under: real)
+        // The real tree stays reachable through this once the overlay covers it.
+        let fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw UserError("cannot open \(real): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let realRoot = "/proc/self/fd/\(fd)"
+        let binds = try makeMountPoints(realRoot: realRoot)
+        try MountTable.mount(SysOverlay.source, real, type: "overlay",
+                             flags: UInt(MS_RDONLY) | UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC),
+                             data: "lowerdir=\(marks):\(realRoot)")
+        do {
+            for path in submounts { try MountTable.bind(realRoot + path.dropFirst(real.count), path, recursive: true) }
+            for (source, path) in binds { try MountTable.bind(source, path, recursive: true) }
+        } catch {
+            MountTable.detach(real)
+            throw error
+        }
+    }
+
+    /// The mounts directly below `real` (each bound back with what is below it).
+    private func topSubmounts() -> [String] {
+        let below = Set(MountTable.entries().map(\.mountPoint).filter { $0.hasPrefix(real + "/") })
+        return below.filter { path in
+            !below.contains { other in other != path && path.hasPrefix(other + "/") }
+        }.sorted()
+    }
+
+    /// A mount point in `marks` for each child of the emulated top-level
+    /// directories (a symlink is copied instead: its relative target
+    /// resolves inside /sys), as SysOverlay merges them: in the directories
+    /// both trees share, and in those the machine lacks. Returns what to
+    /// bind where once the overlay is mounted.
+    private func makeMountPoints(realRoot: String) throws -> [(source: String, path: String)] {
+        var binds: [(source: String, path: String)] = []
+        for top in try DirectoryEntries(emulated).entries where top.name != "fs" {
+            let src = emulated + "/" + top.name
+            guard top.kind(at: src) == .directory else { continue }
+            var st = stat()
+            let realHas = lstat(realRoot + "/" + top.name, &st) == 0
+            if realHas && !(SysOverlay.mergedDirectories.contains(top.name) && st.st_mode & S_IFMT == S_IFDIR) { continue }
+            try make(directory: marks + "/" + top.name)
+            for child in try DirectoryEntries(src).entries {
+                let from = src + "/" + child.name, mark = marks + "/" + top.name + "/" + child.name
+                let at = real + "/" + top.name + "/" + child.name
+                switch child.kind(at: from) {
+                case .missing: continue
+                case .symlink:
+                    guard let target = SymbolicLink.target(from), symlink(target, mark) == 0 else {
+                        throw UserError("cannot copy the link \(from): \(String(cString: strerror(errno)))")
+                    }
+                case .directory:
+                    try make(directory: mark)
+                    binds.append((from, at))
+                case .other:
+                    let f = open(mark, O_CREAT | O_WRONLY | O_CLOEXEC, 0o444)
+                    guard f >= 0 else { throw UserError("cannot create \(mark): \(String(cString: strerror(errno)))") }
+                    close(f)
+                    binds.append((from, at))
+                }
+            }
+        }
+        return binds
+    }
+
+    private func make(directory path: String) throws {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw UserError("cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
