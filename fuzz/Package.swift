@@ -16,7 +16,7 @@ let package = Package(
         .target(name: "APCore",
                 dependencies: [.product(name: "SystemPackage", package: "swift-system"),
                                .product(name: "Yams", package: "Yams")],
-                resources: [.copy("Topologies")]),
+                resources: [.embedInCode("Topologies/default.yaml")]),
         .target(name: "Sysfs",
                 dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "VFIOMigration",

@@ -32,7 +32,7 @@ struct ExecCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("overlay: the machine's /sys (read-only) with the emulated AP objects over it; emulated: the emulated tree alone.", valueName: "layout"))
     var sys: SysLayout = .overlay
 
-    @Option(name: .long, help: ArgumentHelp("What the kernel may cache: off, names (default), pages (see `mount --help`).", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("What the kernel may cache: off, names (default), pages, no-open (see `mount --help`).", valueName: "mode"))
     var kernelCache: KernelCacheMode = .names
 
     @Option(name: .long, help: ArgumentHelp("Attach to this running host (a `vfio-ap-sim mount`) instead of booting one: COMMAND gets its tree and its events. Any number of commands may attach at once.", valueName: "name"))
