@@ -111,7 +111,7 @@ struct SysOverlay {
     /// and the emulated ones (binds of the FUSE tree) in place of any real
     /// child of the same name.
     private func merge(real src: String, emulated emu: String, at dst: String) throws {
-        try makeDirectory(dst)
+        try Self.makeDirectory(dst)
         let mine = try DirectoryEntries(emu).entries
         let mineNames = Set(mine.map(\.name))
         for entry in try DirectoryEntries(src).entries where !mineNames.contains(entry.name) {
@@ -125,24 +125,37 @@ struct SysOverlay {
     /// is mounted below it (the real tree is read-only already; a bind
     /// keeps that flag).
     private func place(_ entry: DirectoryEntries.Entry, from src: String, at dst: String) throws {
+        let cover = try Self.makeNode(for: entry, from: src, at: dst)
+        if cover != .none { try MountTable.bind(src, dst, recursive: cover == .tree) }
+    }
+
+    /// What must cover the node `makeNode` made at `dst`.
+    enum Cover { case none, tree, file }
+
+    /// The node an entry needs at `dst` (SysOverlay's tmpfs, or
+    /// OverlayFSLayout's layer of mount points): a copy of a symlink, which
+    /// nothing covers, or an empty directory or 0444 file for a bind of
+    /// `src` to cover; `.none` also for an entry that vanished meanwhile.
+    static func makeNode(for entry: DirectoryEntries.Entry, from src: String, at dst: String) throws -> Cover {
         switch entry.kind(at: src) {
         case .missing:
-            return  // vanished meanwhile
+            return .none
         case .symlink:
             guard let target = SymbolicLink.target(src) else { throw UserError("cannot read the link \(src): \(String(cString: strerror(errno)))") }
             guard symlink(target, dst) == 0 else { throw UserError("cannot create \(dst): \(String(cString: strerror(errno)))") }
+            return .none
         case .directory:
             try makeDirectory(dst)
-            try MountTable.bind(src, dst, recursive: true)
+            return .tree
         case .other:
             let fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0o444)
             guard fd >= 0 else { throw UserError("cannot create \(dst): \(String(cString: strerror(errno)))") }
             close(fd)
-            try MountTable.bind(src, dst, recursive: false)
+            return .file
         }
     }
 
-    private func makeDirectory(_ path: String) throws {
+    static func makeDirectory(_ path: String) throws {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw UserError("cannot create \(path): \(String(cString: strerror(errno)))")
         }
