@@ -78,9 +78,9 @@ public final class FuseMount: @unchecked Sendable {
             self.openLess = openLess
         }
 
-        public static var spinFromEnvironment: Int {
+        /// Read once per process (exec makes two mounts, a test many).
+        public static let spinFromEnvironment: Int =
             ProcessInfo.processInfo.environment["VFIO_AP_SIM_SPIN_US"].flatMap { Int($0) }.map { max(0, $0) } ?? 50
-        }
 
         var mountOptions: String {
             var list = ["fsname=" + SessionArguments.escape(fsname)]
