@@ -36,7 +36,12 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "SystemPackage", package: "swift-system")],
                           swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))],
-                          linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]),
+                          // Release: Swift's runtime and Foundation linked in, and a
+                          // position-dependent executable, so the dynamic loader has
+                          // no 82,000 relative relocations to apply on every start
+                          // (docs/PERFORMANCE.md, "Where exec's time goes").
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xclang-linker", "-no-pie"],
+                                                        .when(platforms: [.linux], configuration: .release))]),
         // Helpers shared by the test targets (errno assertions, hosts from
         // YAML, subprocesses, mounted simulators); not a test target itself.
         .target(name: "TestSupport",

@@ -2,14 +2,16 @@ import Foundation
 import Glibc
 
 /// exec's scratch directory, /tmp/vfio-ap-sim-exec.XXXXXX (0700): the
-/// emulated tree's mount point, the staging of the real /sys, the kmsg
-/// mount and the private host's control socket. The mounts live in exec's
-/// own mount namespace and go with it; the directory is removed when exec
-/// ends or fails to start. After a SIGKILL it stays behind, and the next
-/// exec of the same user removes it: each exec holds an flock on
-/// `.lock` inside its directory for its whole life (close-on-exec, so the
-/// command does not hold it), and a directory whose lock can be taken
-/// belongs to an exec that is gone, whatever pid namespace it ran in.
+/// emulated tree's mount point, the overlay's layer of mount points, the
+/// kmsg mount and the private host's control socket. Inside exec's mount
+/// namespace a tmpfs covers it, so what is made there costs no journal
+/// writes and goes with the namespace; outside, the directory holds only
+/// its lock and is removed when exec ends or fails to start. After a
+/// SIGKILL it stays behind, and the next exec of the same user removes
+/// it: each exec holds an flock on `.lock` inside its directory for its
+/// whole life (close-on-exec, so the command does not hold it), and a
+/// directory whose lock can be taken belongs to an exec that is gone,
+/// whatever pid namespace it ran in.
 enum ExecScratch {
     static let base = "/tmp"
     static let prefix = "vfio-ap-sim-exec."
@@ -37,6 +39,36 @@ enum ExecScratch {
         }
         held.append(fd)
         return dir
+    }
+
+    /// Covers `dir` with a private tmpfs (0700). Only inside exec's own
+    /// mount namespace; where no tmpfs may be mounted the directory is used
+    /// as it is.
+    static func coverWithTmpfs(_ dir: String) {
+        try? MountTable.mount("vfio-ap-sim-scratch", dir, type: "tmpfs",
+                              flags: UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), data: "mode=0700")
+    }
+
+    /// Removes `dir` once exec is done with it: its tmpfs (and whatever is
+    /// still mounted in it) detached, then the lock and the directory; one
+    /// left uncovered is removed with its contents.
+    static func remove(_ dir: String) {
+        MountTable.detach(dir)
+        unlink(dir + "/" + lockName)
+        if rmdir(dir) != 0 { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    /// Runs `body` while removeStale lists /tmp on a thread of its own:
+    /// a /tmp of many entries then costs exec's start nothing.
+    static func removingStale<T>(while body: () -> T) -> T {
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            removeStale()
+            finished.signal()
+        }
+        let result = body()
+        finished.wait()
+        return result
     }
 
     /// Removes the scratch directories of this user's execs that are gone

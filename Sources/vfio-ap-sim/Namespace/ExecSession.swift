@@ -28,8 +28,6 @@ struct ExecSession {
         }
         // Replies to clients that hung up are EPIPE, not the end of the host.
         BrokenPipes.ignore()
-        // What execs killed before left behind (ExecScratch).
-        ExecScratch.removeStale()
         if let attach, let name {
             runAttached(name: name, socket: attach.socket, tree: attach.tree, scratch: makeScratch())
         } else {
@@ -37,8 +35,12 @@ struct ExecSession {
         }
     }
 
+    /// The scratch directory, covered with this namespace's own tmpfs.
     private func makeScratch() -> String {
-        do { return try ExecScratch.create() } catch { fail("\(error)") }
+        let scratch: String
+        do { scratch = try ExecScratch.create() } catch { fail("\(error)") }
+        ExecScratch.coverWithTmpfs(scratch)
+        return scratch
     }
 
     /// exec's own host: served here, in the namespace, until the command ends.
@@ -76,7 +78,7 @@ struct ExecSession {
             server.control.stop()
             server.finish()
             Self.sealSys()
-            try? FileManager.default.removeItem(atPath: scratch)
+            ExecScratch.remove(scratch)
         }
         do {
             if let p = start.persistence { try server.persist(p) }
@@ -117,7 +119,7 @@ struct ExecSession {
         MountTable.detach(tree)
         server.control.stop()
         server.finish()
-        try? FileManager.default.removeItem(atPath: scratch)
+        ExecScratch.remove(scratch)
         PhaseClock.mark("left")
         Foundation.exit(status)
     }
@@ -131,7 +133,7 @@ struct ExecSession {
             if let sinkID { _ = try? ControlClient(socket: socket).send("events-detach \(sinkID)") }
             if laid { MountTable.detach("/sys") }
             Self.sealSys()
-            try? FileManager.default.removeItem(atPath: scratch)
+            ExecScratch.remove(scratch)
         }
         do {
             // Before the overlay: its check of /dev reads the mount table, short until then.
@@ -189,19 +191,21 @@ struct ExecSession {
         return try NetlinkSink()
     }
 
+    /// Runs the command; meanwhile what execs killed before left behind
+    /// (ExecScratch) is removed.
     private func spawnCommand(host: String, runtimeDirectory: String) -> Int32 {
         // `vfio-ap-sim` itself is reachable inside, for `vfio-ap-sim dmesg` and friends.
         let exeDir = (SymbolicLink.target("/proc/self/exe") ?? "")
             .split(separator: "/").dropLast().joined(separator: "/")
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/" + exeDir
-        return CommandChild.run(command, environment: [
+        return ExecScratch.removingStale { CommandChild.run(command, environment: [
             ControlPaths.hostVariable: host,
             ControlPaths.runtimeDirVariable: runtimeDirectory,
             "PATH": path,
             // sd-device refuses syspaths that are not on a sysfs file system;
             // this is systemd's own switch for test trees.
             "SYSTEMD_DEVICE_VERIFY_SYSFS": "0",
-        ])
+        ]) }
     }
 
     /// A directory of the scratch directory (0700), or an error naming it.
