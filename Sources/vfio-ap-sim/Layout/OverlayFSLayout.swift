@@ -10,6 +10,8 @@ import Glibc
 struct OverlayFSLayout {
     /// Where the emulated tree is mounted.
     let emulated: String
+    /// How its directories and links are read.
+    var entries = EmulatedEntries.throughMount
     /// An empty directory outside /sys for the mount points (exec's scratch).
     let marks: String
     /// The machine's sysfs, covered by the overlay.
@@ -53,16 +55,17 @@ struct OverlayFSLayout {
     /// overlay is mounted.
     private func makeMountPoints(realRoot: String) throws -> [(source: String, path: String, tree: Bool)] {
         var binds: [(source: String, path: String, tree: Bool)] = []
-        for top in try DirectoryEntries(emulated).entries where top.name != "fs" {
+        for top in try entries.list(emulated) where top.name != "fs" {
             let src = emulated + "/" + top.name
             guard top.kind(at: src) == .directory else { continue }
             var st = stat()
             let realHas = lstat(realRoot + "/" + top.name, &st) == 0
             if realHas && !(SysOverlay.mergedDirectories.contains(top.name) && st.st_mode & S_IFMT == S_IFDIR) { continue }
             try SysOverlay.makeDirectory(marks + "/" + top.name)
-            for child in try DirectoryEntries(src).entries {
+            for child in try entries.list(src) {
                 let from = src + "/" + child.name
-                let cover = try SysOverlay.makeNode(for: child, from: from, at: marks + "/" + top.name + "/" + child.name)
+                let cover = try SysOverlay.makeNode(for: child, from: from, at: marks + "/" + top.name + "/" + child.name,
+                                                    linkTarget: entries.linkTarget)
                 if cover != .none { binds.append((from, real + "/" + top.name + "/" + child.name, cover == .tree)) }
             }
         }

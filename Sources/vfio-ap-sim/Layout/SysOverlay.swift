@@ -19,6 +19,8 @@ struct SysOverlay {
 
     /// Where the emulated tree is mounted.
     let emulated: String
+    /// How its directories and links are read.
+    var entries = EmulatedEntries.throughMount
     /// The machine's sysfs.
     var real = "/sys"
 
@@ -46,7 +48,7 @@ struct SysOverlay {
     /// it (OverlayFSLayout); where the kernel refuses that (no overlayfs,
     /// a container's user namespace), the binds below.
     func layOverReal(marks: String? = nil) throws {
-        if let marks, (try? OverlayFSLayout(emulated: emulated, marks: marks, real: real).lay()) != nil { return }
+        if let marks, (try? OverlayFSLayout(emulated: emulated, entries: entries, marks: marks, real: real).lay()) != nil { return }
         try Self.makeReadOnly(under: real)
         let fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw UserError("cannot open \(real): \(String(cString: strerror(errno)))") }
@@ -57,13 +59,13 @@ struct SysOverlay {
     /// The tmpfs at `target` and its binds; `realRoot` reaches the real
     /// tree, read-only.
     private func lay(at target: String, realRoot: String) throws {
-        let emulatedTop = try DirectoryEntries(emulated)
+        let emulatedTop = try entries.list(emulated)
         // Listed before the tmpfs covers it, when target is the real tree.
         let realTop = try DirectoryEntries(realRoot)
         try MountTable.mount(Self.source, target, type: "tmpfs",
                              flags: UInt(MS_NOSUID) | UInt(MS_NODEV) | UInt(MS_NOEXEC), data: "mode=0755")
         do {
-            let emulatedNames = Set(emulatedTop.entries.map(\.name))
+            let emulatedNames = Set(emulatedTop.map(\.name))
             for entry in realTop.entries {
                 let src = realRoot + "/" + entry.name, dst = target + "/" + entry.name
                 if Self.mergedDirectories.contains(entry.name), emulatedNames.contains(entry.name), entry.kind(at: src) == .directory {
@@ -75,8 +77,8 @@ struct SysOverlay {
             // Emulated top-level directories the machine lacks (fs/ is only a
             // placeholder for container runtimes in the emulated-only tree).
             let realNames = Set(realTop.entries.map(\.name))
-            for entry in emulatedTop.entries where entry.name != "fs" && !realNames.contains(entry.name) {
-                try place(entry, from: emulated + "/" + entry.name, at: target + "/" + entry.name)
+            for entry in emulatedTop where entry.name != "fs" && !realNames.contains(entry.name) {
+                try place(entry, from: emulated + "/" + entry.name, at: target + "/" + entry.name, linkTarget: entries.linkTarget)
             }
             // Nothing new at the top: the tmpfs itself becomes read-only.
             try MountTable.mount(nil, target, flags: UInt(MS_REMOUNT) | UInt(MS_RDONLY) | UInt(MS_NOSUID)
@@ -112,20 +114,21 @@ struct SysOverlay {
     /// child of the same name.
     private func merge(real src: String, emulated emu: String, at dst: String) throws {
         try Self.makeDirectory(dst)
-        let mine = try DirectoryEntries(emu).entries
+        let mine = try entries.list(emu)
         let mineNames = Set(mine.map(\.name))
         for entry in try DirectoryEntries(src).entries where !mineNames.contains(entry.name) {
             try place(entry, from: src + "/" + entry.name, at: dst + "/" + entry.name)
         }
-        for entry in mine { try place(entry, from: emu + "/" + entry.name, at: dst + "/" + entry.name) }
+        for entry in mine { try place(entry, from: emu + "/" + entry.name, at: dst + "/" + entry.name, linkTarget: entries.linkTarget) }
     }
 
     /// One entry at `dst`: a symlink is copied (its relative target then
     /// resolves inside the overlay), a directory or file is bound with what
     /// is mounted below it (the real tree is read-only already; a bind
     /// keeps that flag).
-    private func place(_ entry: DirectoryEntries.Entry, from src: String, at dst: String) throws {
-        let cover = try Self.makeNode(for: entry, from: src, at: dst)
+    private func place(_ entry: DirectoryEntries.Entry, from src: String, at dst: String,
+                       linkTarget: (String) -> String? = { SymbolicLink.target($0) }) throws {
+        let cover = try Self.makeNode(for: entry, from: src, at: dst, linkTarget: linkTarget)
         if cover != .none { try MountTable.bind(src, dst, recursive: cover == .tree) }
     }
 
@@ -136,12 +139,14 @@ struct SysOverlay {
     /// OverlayFSLayout's layer of mount points): a copy of a symlink, which
     /// nothing covers, or an empty directory or 0444 file for a bind of
     /// `src` to cover; `.none` also for an entry that vanished meanwhile.
-    static func makeNode(for entry: DirectoryEntries.Entry, from src: String, at dst: String) throws -> Cover {
+    /// `linkTarget` reads a link of `src`'s tree.
+    static func makeNode(for entry: DirectoryEntries.Entry, from src: String, at dst: String,
+                         linkTarget: (String) -> String? = { SymbolicLink.target($0) }) throws -> Cover {
         switch entry.kind(at: src) {
         case .missing:
             return .none
         case .symlink:
-            guard let target = SymbolicLink.target(src) else { throw UserError("cannot read the link \(src): \(String(cString: strerror(errno)))") }
+            guard let target = linkTarget(src) else { throw UserError("cannot read the link \(src): \(String(cString: strerror(errno)))") }
             guard symlink(target, dst) == 0 else { throw UserError("cannot create \(dst): \(String(cString: strerror(errno)))") }
             return .none
         case .directory:

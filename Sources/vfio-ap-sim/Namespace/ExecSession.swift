@@ -93,7 +93,7 @@ struct ExecSession {
             // Before the overlay: its check of /dev reads the mount table, short until then.
             try UdevRuntime.makePrivate()
             PhaseClock.mark("udev")
-            try laySys(tree: tree, scratch: scratch)
+            try laySys(tree: tree, scratch: scratch, entries: .fromTree(server.tree, mountedAt: tree))
             laid = true
             PhaseClock.mark("overlay laid")
             try kmsg.start(at: scratch + "/kmsg")
@@ -164,11 +164,11 @@ struct ExecSession {
     /// The emulated tree at /sys: laid over this namespace's copy of the
     /// real /sys (made read-only first, so no path to it here is
     /// writable), or alone. A layout that fails takes its mounts down.
-    private func laySys(tree: String, scratch: String) throws {
+    private func laySys(tree: String, scratch: String, entries: EmulatedEntries = .throughMount) throws {
         if sys == .overlay {
             let marks = scratch + "/marks"
             try Self.makeDirectory(marks)
-            try SysOverlay(emulated: tree).layOverReal(marks: marks)
+            try SysOverlay(emulated: tree, entries: entries).layOverReal(marks: marks)
         } else {
             try MountTable.bind(tree, "/sys", recursive: true)
         }
