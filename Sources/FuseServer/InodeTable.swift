@@ -34,6 +34,10 @@ final class InodeTable: @unchecked Sendable {
         var children: [String: Set<String>] = [:]
         /// Paths whose node was removed, and how many times.
         var incarnations: [String: UInt32] = [:]
+        /// How many paths of `byPath` and `incarnations` have each path
+        /// hash: a listed name whose hash is not here has the number its
+        /// hash gives, found without building its path (`numbers(in:)`).
+        var knownHashes: [UInt64: Int] = [:]
         /// For the rare hash collision: numbers below 2^63, never reused.
         var nextFallback: UInt64 = 2
     }
@@ -47,6 +51,7 @@ final class InodeTable: @unchecked Sendable {
         storage.nodes[Self.rootInode] = Node(path: "/", type: .directory, lookups: 1,
                                              attached: true, lastStat: nil)
         storage.byPath["/"] = Self.rootInode
+        storage.knownHashes[PathHash.of("/"), default: 0] += 1
         self.storage = storage
     }
 
@@ -72,6 +77,21 @@ final class InodeTable: @unchecked Sendable {
         withLock { s in s.byPath[path] ?? Self.hashedNumber(path, s.incarnations[path] ?? 0) }
     }
 
+    /// `number(ofPath:)` of each name in the directory `dir`, under one
+    /// lock; a name no bound or removed path shares a hash with (nearly
+    /// all of a listing) costs a hash of its name and no path string.
+    func numbers(in dir: String, names: [String]) -> [UInt64] {
+        let parent = PathHash.of(dir)
+        return withLock { s in
+            names.map { name in
+                let hash = PathHash.child(of: dir, hash: parent, name: name)
+                guard s.knownHashes[hash] != nil else { return Self.number(hash: hash, incarnation: 0) }
+                let path = TreePath.join(dir, name)
+                return s.byPath[path] ?? Self.hashedNumber(path, s.incarnations[path] ?? 0)
+            }
+        }
+    }
+
     /// Binds `path` (of `type`) to an inode, allocating one if needed, and
     /// adds `lookups` to its lookup count. A bound inode of another type
     /// belongs to a node that has been replaced: it is detached first.
@@ -92,7 +112,7 @@ final class InodeTable: @unchecked Sendable {
                 s.nextFallback += 1
             }
             s.nodes[inode] = Node(path: path, type: type, lookups: lookups, attached: true, lastStat: stat)
-            s.byPath[path] = inode
+            Self.bind(path, inode, in: &s)
             s.children[TreePath.parent(path), default: []].insert(path)
             return inode
         }
@@ -128,7 +148,7 @@ final class InodeTable: @unchecked Sendable {
             // A removed path that was never bound still gets a new
             // incarnation: readdir may have shown its number.
             guard let inode = s.byPath[path] else {
-                s.incarnations[path, default: 0] &+= 1
+                Self.bumpIncarnation(path, in: &s)
                 return []
             }
             let victims = [inode] + Self.below(path, in: s).compactMap { s.byPath[$0] }
@@ -166,14 +186,31 @@ final class InodeTable: @unchecked Sendable {
     /// Numbers with the top bit set, so they never meet the fallback range.
     private static func hashedNumber(_ path: String, _ incarnation: UInt32) -> UInt64 {
         if path == "/" && incarnation == 0 { return rootInode }
-        var hasher = Hasher()
-        hasher.combine(path)
-        hasher.combine(incarnation)
-        return UInt64(bitPattern: Int64(hasher.finalize())) | (1 << 63)
+        return number(hash: PathHash.of(path), incarnation: incarnation)
+    }
+
+    /// The path's hash and its incarnation, mixed (splitmix64's finalizer).
+    private static func number(hash: UInt64, incarnation: UInt32) -> UInt64 {
+        var x = hash ^ (UInt64(incarnation) &* 0x9E37_79B9_7F4A_7C15)
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (x ^ (x >> 31)) | (1 << 63)
+    }
+
+    private static func bind(_ path: String, _ inode: UInt64, in s: inout Storage) {
+        if s.byPath.updateValue(inode, forKey: path) == nil { s.knownHashes[PathHash.of(path), default: 0] += 1 }
+    }
+
+    private static func bumpIncarnation(_ path: String, in s: inout Storage) {
+        if s.incarnations[path] == nil { s.knownHashes[PathHash.of(path), default: 0] += 1 }
+        s.incarnations[path, default: 0] &+= 1
     }
 
     private static func unbind(_ path: String, in s: inout Storage) {
-        s.byPath[path] = nil
+        if s.byPath.removeValue(forKey: path) != nil {
+            let hash = PathHash.of(path)
+            if let n = s.knownHashes[hash], n > 1 { s.knownHashes[hash] = n - 1 } else { s.knownHashes[hash] = nil }
+        }
         let parent = TreePath.parent(path)
         s.children[parent]?.remove(path)
         if s.children[parent]?.isEmpty == true { s.children[parent] = nil }
@@ -183,7 +220,7 @@ final class InodeTable: @unchecked Sendable {
         guard inode != rootInode, var node = s.nodes[inode] else { return }
         if s.byPath[node.path] == inode {
             unbind(node.path, in: &s)
-            s.incarnations[node.path, default: 0] &+= 1
+            bumpIncarnation(node.path, in: &s)
         }
         if node.lookups == 0 {
             s.nodes[inode] = nil

@@ -304,21 +304,38 @@ final class RequestHandler: @unchecked Sendable {
     func readdir(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64) {
         guard let dir = directory(req, inode: inode, fh: fh) else { return }
         guard offset >= 0, offset < dir.entries.count, size > 0 else { return reply(req, 0, buffer: nil) }
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
-        defer { buffer.deallocate() }
+        ReplyBuffer.with(size: size) { buffer in fillReaddir(req, dir, size: size, offset: offset, buffer: buffer) }
+    }
+
+    private func fillReaddir(_ req: fuse_req_t?, _ dir: DirectoryHandle, size: Int, offset: Int, buffer: UnsafeMutablePointer<CChar>) {
         var used = 0
         var index = offset
-        while index < dir.entries.count {
-            let entry = dir.entries[index]
-            var st = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
-            let needed = entry.name.withCString {
-                fuse_add_direntry(req, buffer + used, size - used, $0, &st, off_t(index + 1))
+        filling: while index < dir.entries.count {
+            let batch = dir.entries[index..<min(dir.entries.count, index + Self.listingBatch)]
+            for (entry, number) in zip(batch, direntryInodes(batch, in: dir)) {
+                var st = Attributes.direntry(type: entry.type, inode: number)
+                let needed = entry.name.withCString {
+                    fuse_add_direntry(req, buffer + used, size - used, $0, &st, off_t(index + 1))
+                }
+                if needed > size - used { break filling }
+                used += needed
+                index += 1
             }
-            if needed > size - used { break }
-            used += needed
-            index += 1
         }
         reply(req, used, buffer: buffer)
+    }
+
+    /// Entries are numbered and given attributes a batch at a time.
+    private static let listingBatch = 128
+
+    /// d_ino of each entry of a batch, as `direntryInode` gives it, with
+    /// one lock of the inode table for the batch.
+    private func direntryInodes(_ batch: ArraySlice<DirectoryHandle.Entry>, in dir: DirectoryHandle) -> [UInt64] {
+        let named = batch.filter { $0.name != "." && $0.name != ".." }
+        var numbers = inodes.numbers(in: dir.path, names: named.map(\.name)).makeIterator()
+        return batch.map { entry in
+            entry.name == "." || entry.name == ".." ? direntryInode(entry, in: dir) : numbers.next()!
+        }
     }
 
     /// d_ino for an entry: the number a lookup gives it, so readdir and
@@ -342,22 +359,24 @@ final class RequestHandler: @unchecked Sendable {
     func readdirplus(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64) {
         guard let dir = directory(req, inode: inode, fh: fh) else { return }
         guard offset >= 0, offset < dir.entries.count, size > 0 else { return reply(req, 0, buffer: nil) }
-        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
-        defer { buffer.deallocate() }
+        ReplyBuffer.with(size: size) { buffer in fillReaddirplus(req, dir, size: size, offset: offset, buffer: buffer) }
+    }
+
+    private func fillReaddirplus(_ req: fuse_req_t?, _ dir: DirectoryHandle, size: Int, offset: Int,
+                                 buffer: UnsafeMutablePointer<CChar>) {
         var used = 0
         var index = offset
         var countedInodes: [UInt64] = []
         // Attributes come a batch at a time, resolved from the directory.
-        let batchSize = 128
         filling: while index < dir.entries.count {
-            let batch = Array(dir.entries[index..<min(dir.entries.count, index + batchSize)])
+            let batch = dir.entries[index..<min(dir.entries.count, index + Self.listingBatch)]
             let names = batch.filter { $0.type != .regularFile && $0.name != "." && $0.name != ".." }.map(\.name)
             let stats = dir.attached ? fileSystem.stats(in: dir.path, names: names) : [:]
-            for entry in batch {
+            for (entry, number) in zip(batch, direntryInodes(batch, in: dir)) {
                 var param = fuse_entry_param()
                 var counted: UInt64 = 0
                 if entry.name == "." || entry.name == ".." || entry.type == .regularFile {
-                    param.attr = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
+                    param.attr = Attributes.direntry(type: entry.type, inode: number)
                 } else if let stat = stats[entry.name] {
                     let path = TreePath.join(dir.path, entry.name)
                     counted = inodes.remember(path, type: stat.type, stat: stat, lookups: 1)
@@ -367,7 +386,7 @@ final class RequestHandler: @unchecked Sendable {
                     param.entry_timeout = entryTimeout
                 } else {
                     // Gone since the listing was taken: without attributes.
-                    param.attr = Attributes.direntry(type: entry.type, inode: direntryInode(entry, in: dir))
+                    param.attr = Attributes.direntry(type: entry.type, inode: number)
                 }
                 let needed = entry.name.withCString {
                     fuse_add_direntry_plus(req, buffer + used, size - used, $0, &param, off_t(index + 1))

@@ -58,6 +58,28 @@ final class InodeTableTests: XCTestCase {
                           "a removed name shown by readdir comes back with a new number")
     }
 
+    /// A listing's numbers, taken a batch at a time from the directory's
+    /// hash, are what number(ofPath:) gives each entry: for names never
+    /// seen, names bound (also to a fallback number after a type change),
+    /// names removed (a new incarnation) and the root's children.
+    func testListingNumbersAreEachPathsNumber() {
+        let table = InodeTable()
+        let dir = "/devices/ap/card05"
+        let names = ["05.0004", "05.0047", "online", "type", "uevent", "driver"]
+        table.remember(dir + "/05.0004", type: .directory, lookups: 1)
+        table.remember(dir + "/online", type: .regularFile, lookups: 1)
+        table.remember(dir + "/online", type: .directory, lookups: 1)
+        table.detachSubtree(dir + "/type")
+        table.detachSubtree(dir + "/driver")
+        table.remember(dir + "/driver", type: .symlink, lookups: 1)
+        XCTAssertEqual(table.numbers(in: dir, names: names), names.map { table.number(ofPath: dir + "/" + $0) })
+        XCTAssertEqual(table.numbers(in: "/", names: ["bus", "devices"]), ["/bus", "/devices"].map { table.number(ofPath: $0) })
+        let before = table.numbers(in: dir, names: ["uevent"])
+        table.detachSubtree(dir + "/uevent")
+        XCTAssertNotEqual(table.numbers(in: dir, names: ["uevent"]), before, "a removed name comes back with a new number")
+        XCTAssertEqual(Set(table.numbers(in: dir, names: names)).count, names.count)
+    }
+
     func testTypeChangeMeansANewNode() {
         let table = InodeTable()
         let file = table.remember("/x", type: .regularFile, lookups: 1)

@@ -45,6 +45,10 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     /// The node at `path`, or ENOENT / ENOTDIR.
     public func resolve(_ path: String) -> Result<SysfsNode, Errno> {
         let generation = host.currentGeneration
+        // Most lookups are of a directory resolved before: no split of the path.
+        var known: SysfsDirectory?
+        withCache { c in if c.generation == generation { known = c.directories[path] } }
+        if let known { return .success(.directory(known)) }
         var names = Self.components(path)
         // The deepest cached directory on the way.
         var prefix = path == "/" ? "/" : path
@@ -118,12 +122,24 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     }
 
     public func stats(in path: String, names: [String]) -> [String: NodeStat] {
+        let generation = host.currentGeneration
         guard case .success(.directory(let dir)) = resolve(path) else { return [:] }
         var result: [String: NodeStat] = [:]
         result.reserveCapacity(names.count)
+        var subdirectories: [(String, SysfsDirectory)] = []
         for name in names {
             guard let node = dir.child(name) else { continue }
-            result[name] = nodeStat(node, at: TreePath.join(path, name))
+            let childPath = TreePath.join(path, name)
+            result[name] = nodeStat(node, at: childPath)
+            if case .directory(let d) = node { subdirectories.append((childPath, d)) }
+        }
+        // A walk lists these next: kept as resolved directories are.
+        if !subdirectories.isEmpty {
+            withCache { c in
+                guard c.generation == generation else { return }
+                if c.directories.count + subdirectories.count > Self.cachedDirectoryLimit { c.directories.removeAll(keepingCapacity: true) }
+                for (p, d) in subdirectories { c.directories[p] = d }
+            }
         }
         return result
     }
