@@ -61,6 +61,12 @@ final class DirectoryHandle: @unchecked Sendable {
     /// ".", ".." and then the tree's entries; readdir offset n resumes at
     /// index n.
     let entries: [Entry]
+    /// Whether READDIRPLUS gives the links of this listing their attributes:
+    /// in a directory mostly of links (bus/ap/devices, a driver's
+    /// directory), where `ls -l` would otherwise look each one up; not for
+    /// the `driver` and `subsystem` links of a device directory, which a
+    /// walk of the tree would otherwise bind by the hundred thousand.
+    let linksWithAttributes: Bool
 
     init(inode: UInt64, path: String, attached: Bool = true, listing: [DirectoryEntry]) {
         self.inode = inode
@@ -68,8 +74,13 @@ final class DirectoryHandle: @unchecked Sendable {
         self.attached = attached
         var entries = [Entry(name: ".", type: .directory), Entry(name: "..", type: .directory)]
         entries.reserveCapacity(listing.count + 2)
-        for entry in listing { entries.append(Entry(name: entry.name, type: entry.type)) }
+        var links = 0
+        for entry in listing {
+            entries.append(Entry(name: entry.name, type: entry.type))
+            if entry.type == .symlink { links += 1 }
+        }
         self.entries = entries
+        linksWithAttributes = links * 2 > listing.count
     }
 }
 

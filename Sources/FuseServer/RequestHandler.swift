@@ -348,14 +348,14 @@ final class RequestHandler: @unchecked Sendable {
         }
     }
 
-    /// READDIRPLUS: directories and symlinks come with their attributes, so
-    /// `ls -l` of a directory of links and a walk into subdirectories need
-    /// no lookup per name; each counts as a lookup (fuse_direntplus_link),
-    /// and one that does not fit is given back. Attribute files come
-    /// without (node id 0: the kernel makes no inode for them): they are
-    /// most of a device tree (1.2 million of a 65,536-queue host's 1.23),
-    /// and a walk that only lists them would otherwise bind every one in
-    /// the kernel and here.
+    /// READDIRPLUS: directories, and the links of a directory of links,
+    /// come with their attributes, so `ls -l` of bus/ap/devices and a walk
+    /// into subdirectories need no lookup per name; each counts as a lookup
+    /// (fuse_direntplus_link), and one that does not fit is given back.
+    /// Attribute files and a device's few links come without (node id 0:
+    /// the kernel makes no inode for them): they are most of a device tree
+    /// (1.2 million of a 65,536-queue host's 1.23), and a walk that only
+    /// lists them would otherwise bind every one in the kernel and here.
     func readdirplus(_ req: fuse_req_t?, inode: UInt64, size: Int, offset: Int, fh: UInt64) {
         guard let dir = directory(req, inode: inode, fh: fh) else { return }
         guard offset >= 0, offset < dir.entries.count, size > 0 else { return reply(req, 0, buffer: nil) }
@@ -370,12 +370,12 @@ final class RequestHandler: @unchecked Sendable {
         // Attributes come a batch at a time, resolved from the directory.
         filling: while index < dir.entries.count {
             let batch = dir.entries[index..<min(dir.entries.count, index + Self.listingBatch)]
-            let names = batch.filter { $0.type != .regularFile && $0.name != "." && $0.name != ".." }.map(\.name)
+            let names = batch.filter { withAttributes($0, in: dir) }.map(\.name)
             let stats = dir.attached ? fileSystem.stats(in: dir.path, names: names) : [:]
             for (entry, number) in zip(batch, direntryInodes(batch, in: dir)) {
                 var param = fuse_entry_param()
                 var counted: UInt64 = 0
-                if entry.name == "." || entry.name == ".." || entry.type == .regularFile {
+                if !withAttributes(entry, in: dir) {
                     param.attr = Attributes.direntry(type: entry.type, inode: number)
                 } else if let stat = stats[entry.name] {
                     let path = TreePath.join(dir.path, entry.name)
@@ -403,6 +403,16 @@ final class RequestHandler: @unchecked Sendable {
         if fuse_reply_buf(req, buffer, used) != 0 {
             // Never delivered: the kernel took none of these lookups.
             for inode in countedInodes { inodes.forget(inode, count: 1) }
+        }
+    }
+
+    /// Whether READDIRPLUS gives `entry` its attributes (binding it): the
+    /// dots and attribute files never, links only in a directory of links.
+    private func withAttributes(_ entry: DirectoryHandle.Entry, in dir: DirectoryHandle) -> Bool {
+        switch entry.type {
+        case .regularFile: return false
+        case .symlink: return dir.linksWithAttributes
+        case .directory: return entry.name != "." && entry.name != ".."
         }
     }
 
