@@ -371,7 +371,7 @@ final class RequestHandler: @unchecked Sendable {
         filling: while index < dir.entries.count {
             let batch = dir.entries[index..<min(dir.entries.count, index + Self.listingBatch)]
             let names = batch.filter { withAttributes($0, in: dir) }.map(\.name)
-            let stats = dir.attached ? fileSystem.stats(in: dir.path, names: names) : [:]
+            let stats = dir.attached && !names.isEmpty ? fileSystem.stats(in: dir.path, names: names) : [:]
             for (entry, number) in zip(batch, direntryInodes(batch, in: dir)) {
                 var param = fuse_entry_param()
                 var counted: UInt64 = 0
