@@ -97,16 +97,19 @@ struct ExecArguments: Equatable {
         }
         // The session mounts over /sys only in a namespace other than this one.
         guard let outer = ExecSession.mountNamespace(of: "self") else { fail("cannot read /proc/self/ns/mnt") }
-        // A network namespace of its own: the events reach its listeners and no one else's.
         let entered: Bool
-        do { entered = try PrivateNamespace.enter(network: !hostNetwork) } catch { fail("\(error)") }
+        do { entered = try PrivateNamespace.enter(network: false) } catch { fail("\(error)") }
         PhaseClock.mark("namespace entered")
         var topologyOptions = TopologyOptions()
         topologyOptions.topology = topology
-        let session = ExecSession(topologyOptions: topologyOptions, state: state,
+        var session = ExecSession(topologyOptions: topologyOptions, state: state,
                                   name: host ?? name, sys: sys, hostNetwork: hostNetwork, kernelCache: kernelCache,
                                   attach: attach, command: command)
-        if entered { session.run(outerNamespace: outer) }
+        if entered {
+            // A network namespace of its own: the events reach its listeners and no one else's.
+            if !hostNetwork { session.network = NetworkNamespace.start() }
+            session.run(outerNamespace: outer)
+        }
         runThroughUnshare(session, outerNamespace: outer)
     }
 

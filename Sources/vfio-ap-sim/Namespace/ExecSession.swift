@@ -18,6 +18,10 @@ struct ExecSession {
     /// Attach to the running host at this control socket, whose emulated tree is `tree`.
     var attach: (socket: String, tree: String)?
     var command: [String]
+    /// The network namespace being made for the command, when exec made
+    /// its mount namespace itself; nil with --host-network, and under
+    /// util-linux unshare (which made both).
+    var network: NetworkNamespace?
 
     /// `outerNamespace` is exec's mount namespace before it made its own
     /// (`mnt:[N]`); this one must differ from it.
@@ -177,6 +181,7 @@ struct ExecSession {
     /// A uevent socket in the command's own network namespace (lo up), or
     /// nil with --host-network, which says that events are not delivered.
     private func eventSink() throws -> NetlinkSink? {
+        if let network { return try network.join() }
         if hostNetwork {
             FileHandle.standardError.write("vfio-ap-sim: --host-network: udev events are not delivered (uevent multicast is per network namespace)\n".data(using: .utf8)!)
             return nil

@@ -6,6 +6,8 @@ import Glibc
 enum PrivateNamespace {
     /// Enters new namespaces and makes every mount in the new mount
     /// namespace private, so nothing mounted here reaches the machine's.
+    /// exec asks for the mount namespace alone and makes its network
+    /// namespace meanwhile on a thread (NetworkNamespace).
     /// False when the process has threads already (a mount namespace is
     /// only for a process whose file system context is its own: EINVAL);
     /// the caller then goes through util-linux unshare.
@@ -26,12 +28,22 @@ enum PrivateNamespace {
     static let newMount: Int32 = 0x0002_0000, newNetwork: Int32 = 0x4000_0000
 
     /// unshare(2) is _GNU_SOURCE, which the Glibc module does not declare.
-    private static func unshare(_ flags: Int32) -> Int32 {
+    static func unshare(_ flags: Int32) -> Int32 {
         typealias Unshare = @convention(c) (Int32) -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "unshare") else {
             errno = ENOSYS
             return -1
         }
         return unsafeBitCast(symbol, to: Unshare.self)(flags)
+    }
+
+    /// setns(2), _GNU_SOURCE as well.
+    static func setns(_ fd: Int32, _ type: Int32) -> Int32 {
+        typealias SetNamespace = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setns") else {
+            errno = ENOSYS
+            return -1
+        }
+        return unsafeBitCast(symbol, to: SetNamespace.self)(fd, type)
     }
 }
