@@ -9,8 +9,7 @@ final class DemoScriptTests: XCTestCase {
 
     func runScript(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
         try Simulator.requireFuse()
-        let tmp = NSTemporaryDirectory() + "vfio-ap-sim-e2e-demo-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let tmp = try TestDirectory.make("e2e-demo")
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let r = try ProcessRunner.run(["/bin/bash", Paths.demo + "/" + name],
                                       environment: ["VFIO_AP_SIM": Simulator.binary, "TMPDIR": tmp],

@@ -8,8 +8,7 @@ final class BadTopologyTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-badtopo-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root + "/mnt", withIntermediateDirectories: true)
+        root = try TestDirectory.make("badtopo", subdirectories: ["mnt"])
     }
 
     override func tearDown() {

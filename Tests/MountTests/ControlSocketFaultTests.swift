@@ -65,8 +65,7 @@ final class ControlSocketFaultTests: XCTestCase {
     /// A host whose listener is alive but never accepts (its backlog full):
     /// the client's connect() gives up after the timeout.
     func testClientConnectTimesOut() throws {
-        let dir = NSTemporaryDirectory() + "vfio-ap-sim-deaf-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let dir = try TestDirectory.make("deaf", mode: 0o700)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // backlog 0: one queued connection fills it, the next connect() blocks.
         guard let listener = ControlSocket.deafListener(dir + "/deaf.sock", backlog: 0) else { return XCTFail("listen") }
@@ -85,8 +84,7 @@ final class ControlSocketFaultTests: XCTestCase {
     /// A listener that queues the connection but never answers: the
     /// client's read gives up after the timeout.
     func testClientReadTimesOut() throws {
-        let dir = NSTemporaryDirectory() + "vfio-ap-sim-mute-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let dir = try TestDirectory.make("mute", mode: 0o700)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         guard let listener = ControlSocket.deafListener(dir + "/mute.sock", backlog: 16) else { return XCTFail("listen") }
         defer { close(listener) }

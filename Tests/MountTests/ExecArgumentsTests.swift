@@ -11,8 +11,7 @@ final class ExecArgumentsTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-execargs-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        root = try TestDirectory.make("execargs")
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: root) }

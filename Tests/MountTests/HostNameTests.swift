@@ -10,8 +10,7 @@ final class HostNameTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-names-\(getpid())-\(UUID().uuidString.prefix(8))"
-        for d in ["mnt", "x"] { try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true) }
+        root = try TestDirectory.make("names", subdirectories: ["mnt", "x"])
     }
 
     override func tearDown() {

@@ -10,8 +10,7 @@ final class OverlayTargetTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-overlaytarget-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root + "/sys", withIntermediateDirectories: true)
+        root = try TestDirectory.make("overlaytarget", subdirectories: ["sys"])
     }
 
     override func tearDown() {

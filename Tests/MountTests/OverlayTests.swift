@@ -146,8 +146,7 @@ final class OverlayTests: XCTestCase {
     }
 
     func testOverlayRefusesTheMachinesSysAndNonEmptyDirectories() throws {
-        let root = NSTemporaryDirectory() + "vfio-ap-sim-overlay-refusals-\(getpid())"
-        try FileManager.default.createDirectory(atPath: root + "/full", withIntermediateDirectories: true)
+        let root = try TestDirectory.make("overlay-refusals", subdirectories: ["full"])
         XCTAssertTrue(FileManager.default.createFile(atPath: root + "/full/x", contents: Data()))
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: "/sys/kernel")

@@ -342,8 +342,7 @@ final class RecorderTests: XCTestCase {
     }
 
     func makeScratch(_ what: String) throws -> String {
-        let dir = NSTemporaryDirectory() + "vfio-ap-sim-recorder-\(what)-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try TestDirectory.make("recorder-\(what)")
         scratch.append(dir)
         return dir
     }

@@ -13,8 +13,7 @@ final class RuntimeDirectoryTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-rundir-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root + "/mnt", withIntermediateDirectories: true)
+        root = try TestDirectory.make("rundir", subdirectories: ["mnt"])
     }
 
     override func tearDown() {

@@ -13,8 +13,7 @@ final class StateFileFaultTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-statefault-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        root = try TestDirectory.make("statefault")
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: root) }

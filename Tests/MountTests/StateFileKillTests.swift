@@ -20,8 +20,7 @@ final class StateFileKillTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-statekill-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root + "/sys", withIntermediateDirectories: true)
+        root = try TestDirectory.make("statekill", subdirectories: ["sys"])
     }
 
     override func tearDown() {

@@ -12,8 +12,7 @@ final class StateFileRefusalTests: XCTestCase {
 
     override func setUpWithError() throws {
         try Simulator.requireFuse()
-        root = NSTemporaryDirectory() + "vfio-ap-sim-staterefusal-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root + "/sys", withIntermediateDirectories: true)
+        root = try TestDirectory.make("staterefusal", subdirectories: ["sys"])
     }
 
     override func tearDown() {

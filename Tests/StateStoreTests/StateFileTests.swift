@@ -11,8 +11,7 @@ final class StateFileTests: XCTestCase {
     var file: StateFile!
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "vfio-ap-sim-statefile-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try TestDirectory.make("statefile")
         file = StateFile(path: dir + "/host.state")
     }
 

@@ -11,8 +11,7 @@ final class StatePersisterTests: XCTestCase {
     var dir = ""
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "vfio-ap-sim-persister-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try TestDirectory.make("persister")
     }
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }

@@ -37,9 +37,8 @@ final class Lab {
     private(set) var hosts: [String: MountFixture] = [:]
 
     init() throws {
-        root = NSTemporaryDirectory() + "vfio-ap-sim-e2e-\(getpid())-\(UUID().uuidString.prefix(8))"
+        root = try TestDirectory.make("e2e", subdirectories: ["run"])
         runtimeDir = root + "/run"
-        try FileManager.default.createDirectory(atPath: runtimeDir, withIntermediateDirectories: true)
     }
 
     @discardableResult
