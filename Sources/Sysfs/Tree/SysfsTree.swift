@@ -87,14 +87,19 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
             at = TreePath.join(at, name)
             if case .directory(let d) = next { fresh.append((at, d)) }
         }
-        if !fresh.isEmpty {
-            withCache { c in
-                guard c.generation == generation else { return }
-                if c.directories.count + fresh.count > Self.cachedDirectoryLimit { c.directories.removeAll(keepingCapacity: true) }
-                for (p, d) in fresh { c.directories[p] = d }
-            }
-        }
+        keep(fresh, builtFor: generation)
         return .success(node)
+    }
+
+    /// Caches directories built from the host of `generation`, unless it
+    /// changed meanwhile; a full cache is emptied first.
+    private func keep(_ directories: [(String, SysfsDirectory)], builtFor generation: UInt64) {
+        guard !directories.isEmpty else { return }
+        withCache { c in
+            guard c.generation == generation else { return }
+            if c.directories.count + directories.count > Self.cachedDirectoryLimit { c.directories.removeAll(keepingCapacity: true) }
+            for (p, d) in directories { c.directories[p] = d }
+        }
     }
 
     private func withCache(_ body: (inout DirectoryCache) -> Void) {
@@ -134,13 +139,7 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
             if case .directory(let d) = node { subdirectories.append((childPath, d)) }
         }
         // A walk lists these next: kept as resolved directories are.
-        if !subdirectories.isEmpty {
-            withCache { c in
-                guard c.generation == generation else { return }
-                if c.directories.count + subdirectories.count > Self.cachedDirectoryLimit { c.directories.removeAll(keepingCapacity: true) }
-                for (p, d) in subdirectories { c.directories[p] = d }
-            }
-        }
+        keep(subdirectories, builtFor: generation)
         return result
     }
 
