@@ -95,6 +95,24 @@ final class ExecFaultTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("/nonexistent.yaml"), r.stderr)
     }
 
+    /// Inside exec's namespace a tmpfs covers the scratch directory (the
+    /// tree's mount point, the overlay's layer of mount points, kmsg and
+    /// the control socket live there); outside it holds only exec's lock,
+    /// and nothing is left once exec ends.
+    func testTheScratchDirectoryHoldsOnlyItsLockOutside() throws {
+        let r = try withPrivateTmp("""
+            timeout 40 "$SIM" exec -- sh -c 'echo "$VFIO_AP_SIM_RUNTIME_DIR" > /tmp/scratch.path; ls -A "$VFIO_AP_SIM_RUNTIME_DIR" | grep -v "\\.sock$" > /tmp/inside.new; mv /tmp/inside.new /tmp/inside; for i in $(seq 300); do [ -e /tmp/stop ] && exit 0; sleep 0.1; done; exit 1' &
+            EXEC=$!
+            for i in $(seq 100); do [ -s /tmp/inside ] && break; sleep 0.1; done
+            echo "outside: $(ls -A "$(cat /tmp/scratch.path)" | tr '\\n' ' ')"
+            echo "inside: $(tr '\\n' ' ' < /tmp/inside)"
+            touch /tmp/stop; wait $EXEC
+            echo "status $?"
+            echo "end $(ls -d /tmp/vfio-ap-sim-exec.* 2>/dev/null | wc -l)"
+            """)
+        XCTAssertEqual(r.stdout, "outside: .lock \ninside: emulated kmsg marks \nstatus 0\nend 0\n", r.stderr)
+    }
+
     /// SIGKILL of exec leaves its scratch directory; the next exec removes
     /// it, and leaves the directory of an exec still running alone.
     func testScratchDirectoriesOfKilledExecsAreRemoved() throws {
