@@ -193,7 +193,11 @@ final class StateFileKillTests: XCTestCase {
             XCTAssertEqual(result?.status, 0, result?.stderr ?? "")
             stopHost(f)
         } else {
-            XCTAssertNotEqual(result?.status, 0, "the stream went on after the kill")
+            // A stream that ended in the random pause before the kill (its
+            // last requests can take less than 30 ms) did not go on after it.
+            if from + acked.count < Self.operations.count {
+                XCTAssertNotEqual(result?.status, 0, "the stream went on after the kill")
+            }
             XCTAssertNotEqual(result?.status, 2, "a refused request was accepted: \(result?.stderr ?? "")")
             // fusermount3's auto_unmount normally takes the mount down; when
             // the host died in the middle of a request it may leave it dead
