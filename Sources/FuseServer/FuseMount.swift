@@ -237,7 +237,10 @@ public final class FuseMount: @unchecked Sendable {
 
     /// Mounts if needed and serves on a background thread.
     public func start() throws {
-        if !isMounted { try mount() }
+        if !isMounted {
+            try mount()
+            answerInit()
+        }
         condition.lock()
         defer { condition.unlock() }
         guard phase == .mounted, let current = session else { throw error("already serving") }
@@ -246,6 +249,22 @@ public final class FuseMount: @unchecked Sendable {
         let thread = Thread { [self] in _ = self.serve(session) }
         thread.name = "fuse-session"
         thread.start()
+    }
+
+    /// Answers the kernel's INIT, which the mount queued, on this thread:
+    /// a caller's first request (exec's stat of the root) is then answered
+    /// by a worker without waiting for the serving threads to start, two
+    /// thread starts on the way to every exec's first look at its tree.
+    /// Anything but a request read (an aborted connection) is left to the
+    /// loop, which meets it again.
+    private func answerInit() {
+        condition.lock()
+        nonisolated(unsafe) let current = phase == .mounted ? session : nil
+        condition.unlock()
+        guard let current else { return }
+        var buffer = fuse_buf()
+        defer { free(buffer.mem) }
+        if fuse_session_receive_buf(current, &buffer) > 0 { fuse_session_process_buf(current, &buffer) }
     }
 
     /// Ends serving: unmounts and waits for the loop (and any request still
