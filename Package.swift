@@ -1,6 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Release builds reach generic type metadata through accessor functions
+/// instead of demangling each type's name at its first use: a tenth of
+/// exec's start went to swift_getTypeByMangledName (docs/PERFORMANCE.md).
+let releaseSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "vfio-ap-sim",
     products: [
@@ -17,25 +24,33 @@ let package = Package(
         .target(name: "APCore",
                 dependencies: [.product(name: "SystemPackage", package: "swift-system"),
                                .product(name: "Yams", package: "Yams")],
-                resources: [.embedInCode("Topologies/default.yaml")]),
+                resources: [.embedInCode("Topologies/default.yaml")],
+                swiftSettings: releaseSettings),
         .target(name: "Sysfs",
-                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")]),
+                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")],
+                swiftSettings: releaseSettings),
         .target(name: "VFIOMigration",
-                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")]),
+                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")],
+                swiftSettings: releaseSettings),
         .target(name: "Events",
-                dependencies: ["APCore", "Sysfs"]),
+                dependencies: ["APCore", "Sysfs"],
+                swiftSettings: releaseSettings),
         .target(name: "StateStore",
-                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")]),
+                dependencies: ["APCore", .product(name: "SystemPackage", package: "swift-system")],
+                swiftSettings: releaseSettings),
         // The host as a picture (adapters x domains, who owns each queue):
         // a pure function of APCore's state, drawn as text or JSON.
-        .target(name: "MatrixPicture", dependencies: ["APCore"]),
+        .target(name: "MatrixPicture", dependencies: ["APCore"],
+                swiftSettings: releaseSettings),
         .target(name: "FuseServer",
-                dependencies: ["Sysfs", "CFuse", .product(name: "SystemPackage", package: "swift-system")]),
+                dependencies: ["Sysfs", "CFuse", .product(name: "SystemPackage", package: "swift-system")],
+                swiftSettings: releaseSettings),
         .executableTarget(name: "vfio-ap-sim",
                           dependencies: ["APCore", "Sysfs", "Events", "FuseServer", "VFIOMigration", "StateStore", "MatrixPicture",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "SystemPackage", package: "swift-system")],
-                          swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))],
+                          swiftSettings: releaseSettings
+                              + [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))],
                           // Release: Swift's runtime and Foundation linked in, and a
                           // position-dependent executable, so the dynamic loader has
                           // no 82,000 relative relocations to apply on every start
