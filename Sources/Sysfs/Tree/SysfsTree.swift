@@ -109,7 +109,9 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     }
 
     /// Caches directories built from the host of `generation`, unless it
-    /// changed meanwhile; a full cache is emptied first.
+    /// changed meanwhile; a full cache is emptied first. (Keeping the
+    /// subdirectories a listing built for their attributes too made the
+    /// cache hold thousands more device directories for no faster walk.)
     private func keep(_ directories: [(String, SysfsDirectory)], builtFor generation: UInt64) {
         guard !directories.isEmpty else { return }
         var dropped: [String: SysfsDirectory] = [:]
@@ -146,19 +148,13 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     }
 
     public func stats(in path: String, names: [String]) -> [String: NodeStat] {
-        let generation = host.currentGeneration
         guard case .success(.directory(let dir)) = resolve(path) else { return [:] }
         var result: [String: NodeStat] = [:]
         result.reserveCapacity(names.count)
-        var subdirectories: [(String, SysfsDirectory)] = []
         for name in names {
             guard let node = dir.child(name) else { continue }
-            let childPath = TreePath.join(path, name)
-            result[name] = nodeStat(node, at: childPath)
-            if case .directory(let d) = node { subdirectories.append((childPath, d)) }
+            result[name] = nodeStat(node, at: TreePath.join(path, name))
         }
-        // A walk lists these next: kept as resolved directories are.
-        keep(subdirectories, builtFor: generation)
         return result
     }
 
