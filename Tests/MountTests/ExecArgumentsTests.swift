@@ -82,4 +82,22 @@ final class ExecArgumentsTests: XCTestCase {
         XCTAssertEqual(none.status, 64)
         XCTAssertTrue(none.stderr.hasPrefix("Error: a command to run is needed"), none.stderr)
     }
+
+    /// The command gets exec's own environment in its order, PATH and
+    /// exec's variables replacing theirs in place or appended by name, as
+    /// env(1) passes it on: its `env` reads the same from run to run.
+    func testTheCommandsEnvironmentKeepsExecsOrder() throws {
+        let r = try ProcessRunner.run(["/bin/sh", "-c", """
+            env | sed 's/=.*//' > "$D/outer"
+            for i in 1 2 3; do "$SIM" exec -- env | sed 's/=.*//' > "$D/inner$i" || exit 1; done
+            cmp -s "$D/inner1" "$D/inner2" && cmp -s "$D/inner1" "$D/inner3" || echo "runs differ"
+            """], environment: ["SIM": Simulator.binary, "D": root, "ZZ_LAST": "1", "AA_FIRST": "2", "MM_MIDDLE": "3"],
+            timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "", "the command's environment changed from run to run")
+        let outer = try String(contentsOfFile: root + "/outer", encoding: .utf8).split(separator: "\n").map(String.init)
+        let inner = try String(contentsOfFile: root + "/inner1", encoding: .utf8).split(separator: "\n").map(String.init)
+        let added = ["PATH", "SYSTEMD_DEVICE_VERIFY_SYSFS", "VFIO_AP_SIM_HOST", "VFIO_AP_SIM_RUNTIME_DIR"]
+        XCTAssertEqual(inner, outer + added.filter { !outer.contains($0) })
+    }
 }

@@ -6,9 +6,7 @@ enum CommandChild {
     /// Runs `argv` and returns its exit status (128 + signal when killed,
     /// 127 when it cannot be started); SIGTERM/SIGINT/SIGHUP are passed on to it.
     static func run(_ argv: [String], environment extra: [String: String]) -> Int32 {
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in extra { env[k] = v }
-        let cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let cenv = environment(with: extra).map { strdup($0) } + [nil]
         let cargs = argv.map { strdup($0) } + [nil]
         var pid: pid_t = 0
         var attributes = posix_spawnattr_t()
@@ -26,6 +24,29 @@ enum CommandChild {
         let termsig = status & 0x7f
         if termsig == 0 { return (status >> 8) & 0xff }
         return 128 + termsig
+    }
+
+    /// exec's own environment in its order, `extra` replacing a variable
+    /// of the same name in place and the rest appended by name, as env(1)
+    /// passes it on: the command's `env` reads the same from run to run.
+    static func environment(with extra: [String: String]) -> [String] {
+        var entries: [String] = []
+        var placed = Set<String>()
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            let name = String(text.prefix(while: { $0 != "=" }))
+            if let value = extra[name] {
+                if placed.insert(name).inserted { entries.append(name + "=" + value) }
+            } else {
+                entries.append(text)
+            }
+            cursor += 1
+        }
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) where !placed.contains(name) {
+            entries.append(name + "=" + value)
+        }
+        return entries
     }
 }
 

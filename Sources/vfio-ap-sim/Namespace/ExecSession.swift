@@ -202,7 +202,7 @@ struct ExecSession {
         // `vfio-ap-sim` itself is reachable inside, for `vfio-ap-sim dmesg` and friends.
         let exeDir = (SymbolicLink.target("/proc/self/exe") ?? "")
             .split(separator: "/").dropLast().joined(separator: "/")
-        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") + ":/" + exeDir
+        let path = (getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin") + ":/" + exeDir
         return ExecScratch.removingStale { CommandChild.run(command, environment: [
             ControlPaths.hostVariable: host,
             ControlPaths.runtimeDirVariable: runtimeDirectory,
