@@ -328,23 +328,18 @@ final class RequestHandler: @unchecked Sendable {
     /// Entries are numbered and given attributes a batch at a time.
     private static let listingBatch = 128
 
-    /// d_ino of each entry of a batch, as `direntryInode` gives it, with
-    /// one lock of the inode table for the batch.
+    /// d_ino of each entry of a batch: the number a lookup gives it, so
+    /// readdir and stat agree; nothing is bound (the kernel holds no
+    /// reference). One lock of the inode table for the batch's names.
     private func direntryInodes(_ batch: ArraySlice<DirectoryHandle.Entry>, in dir: DirectoryHandle) -> [UInt64] {
         let named = batch.filter { $0.name != "." && $0.name != ".." }
         var numbers = inodes.numbers(in: dir.path, names: named.map(\.name)).makeIterator()
         return batch.map { entry in
-            entry.name == "." || entry.name == ".." ? direntryInode(entry, in: dir) : numbers.next()!
-        }
-    }
-
-    /// d_ino for an entry: the number a lookup gives it, so readdir and
-    /// stat agree; nothing is bound (the kernel holds no reference).
-    private func direntryInode(_ entry: DirectoryHandle.Entry, in dir: DirectoryHandle) -> UInt64 {
-        switch entry.name {
-        case ".": return dir.inode
-        case "..": return dir.path == "/" ? InodeTable.rootInode : inodes.number(ofPath: TreePath.parent(dir.path))
-        default: return inodes.number(ofPath: TreePath.join(dir.path, entry.name))
+            switch entry.name {
+            case ".": return dir.inode
+            case "..": return dir.path == "/" ? InodeTable.rootInode : inodes.number(ofPath: TreePath.parent(dir.path))
+            default: return numbers.next()!
+            }
         }
     }
 

@@ -98,7 +98,7 @@ struct ExecArguments: Equatable {
         // The session mounts over /sys only in a namespace other than this one.
         guard let outer = ExecSession.mountNamespace(of: "self") else { fail("cannot read /proc/self/ns/mnt") }
         let entered: Bool
-        do { entered = try PrivateNamespace.enter(network: false) } catch { fail("\(error)") }
+        do { entered = try PrivateNamespace.enter() } catch { fail("\(error)") }
         PhaseClock.mark("namespace entered")
         var topologyOptions = TopologyOptions()
         topologyOptions.topology = topology

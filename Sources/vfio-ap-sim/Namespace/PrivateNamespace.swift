@@ -1,18 +1,16 @@
 import Glibc
 
-/// exec's own mount namespace (and network namespace), made in this
-/// process with unshare(2): no util-linux unshare and no second start of
-/// vfio-ap-sim.
+/// exec's own mount namespace, made in this process with unshare(2): no
+/// util-linux unshare and no second start of vfio-ap-sim. (Its network
+/// namespace is made meanwhile on a thread: NetworkNamespace.)
 enum PrivateNamespace {
-    /// Enters new namespaces and makes every mount in the new mount
-    /// namespace private, so nothing mounted here reaches the machine's.
-    /// exec asks for the mount namespace alone and makes its network
-    /// namespace meanwhile on a thread (NetworkNamespace).
-    /// False when the process has threads already (a mount namespace is
-    /// only for a process whose file system context is its own: EINVAL);
-    /// the caller then goes through util-linux unshare.
-    static func enter(network: Bool) throws -> Bool {
-        if unshare(newMount | (network ? newNetwork : 0)) != 0 {
+    /// Enters a new mount namespace and makes every mount in it private,
+    /// so nothing mounted here reaches the machine's. False when the
+    /// process has threads already (a mount namespace is only for a
+    /// process whose file system context is its own: EINVAL); the caller
+    /// then goes through util-linux unshare.
+    static func enter() throws -> Bool {
+        if unshare(newMount) != 0 {
             if errno == EINVAL { return false }
             throw UserError("unshare failed: \(String(cString: strerror(errno)))")
         }
