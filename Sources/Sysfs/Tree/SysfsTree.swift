@@ -65,10 +65,15 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
         withCache { c in if c.generation == generation { known = c.directories[path] } }
         if let known { return .success(.directory(known)) }
         var names = Self.components(path)
-        // The deepest cached directory on the way.
+        // The deepest cached directory on the way, from the parent (the
+        // path itself was asked just above).
         var prefix = path == "/" ? "/" : path
         var start: SysfsDirectory?
         var consumed = names.count
+        if consumed > 0 {
+            consumed -= 1
+            prefix = TreePath.parent(prefix)
+        }
         var dropped: [String: SysfsDirectory] = [:]
         withCache { c in
             if c.generation != generation {
