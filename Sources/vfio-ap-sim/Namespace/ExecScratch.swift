@@ -61,13 +61,9 @@ enum ExecScratch {
     /// Runs `body` while removeStale lists /tmp on a thread of its own:
     /// a /tmp of many entries then costs exec's start nothing.
     static func removingStale<T>(while body: () -> T) -> T {
-        let finished = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            removeStale()
-            finished.signal()
-        }
+        let removal = Background { removeStale() }
         let result = body()
-        finished.wait()
+        try? removal.value()
         return result
     }
 

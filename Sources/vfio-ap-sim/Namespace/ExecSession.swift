@@ -49,15 +49,28 @@ struct ExecSession {
 
     /// exec's own host: served here, in the namespace, until the command ends.
     private func runOwnHost() -> Never {
-        let start: HostStart
-        do {
-            start = try HostStart.prepare(topologyOptions, name: name, state: state) { t in
+        // The host boots on a thread while this one makes the scratch
+        // directory and udev's runtime, which do not need it.
+        let (options, name, state) = (topologyOptions, self.name, self.state)
+        let booting = Background {
+            try HostStart.prepare(options, name: name, state: state) { t in
                 HostNames.unique(base: t.name, runtimeDirectory: nil)
             }
-        } catch { fail("\(error)") }
+        }
+        let scratch = makeScratch()
+        // Before the overlay: its check of /dev reads the mount table, short until then.
+        let udev = Result { try UdevRuntime.makePrivate() }
+        PhaseClock.mark("scratch and udev")
+        let start: HostStart
+        do {
+            start = try booting.value()
+            try udev.get()
+        } catch {
+            ExecScratch.remove(scratch)
+            fail("\(error)")
+        }
         PhaseClock.mark("host booted")
         let host = start.host
-        let scratch = makeScratch()
         // Mounted in the scratch directory in both layouts, and laid over
         // /sys only once it serves: this process's own threads read /sys
         // too (glibc and libdispatch count CPUs in
@@ -70,11 +83,15 @@ struct ExecSession {
         // the helper process costs a fork and an exec.
         let server = HostServer(start, mountpoint: tree, runtimeDirectory: scratch, servedAt: "/sys", cache: kernelCache,
                                 autoUnmount: false)
+        // The log's own mount, on a thread while this one mounts the tree
+        // and lays the overlay.
         let kmsg = KmsgDevice(host: host)
+        let kmsgStarting = Background { try kmsg.start(at: scratch + "/kmsg") }
         var laid = false
         /// A start that failed: everything taken down in order.
         func cleanUp() {
             // The overlay's binds of the FUSE tree would keep its connection alive.
+            _ = try? kmsgStarting.value()
             kmsg.stop()
             // What this session laid at /sys, known without reading the mount table.
             if laid { MountTable.detach("/sys") }
@@ -94,16 +111,13 @@ struct ExecSession {
             var root = stat()
             _ = stat(tree, &root)
             PhaseClock.mark("tree mounted")
-            // Before the overlay: its check of /dev reads the mount table, short until then.
-            try UdevRuntime.makePrivate()
-            PhaseClock.mark("udev")
             try laySys(tree: tree, scratch: scratch, entries: .fromTree(server.tree, mountedAt: tree))
             laid = true
             PhaseClock.mark("overlay laid")
-            try kmsg.start(at: scratch + "/kmsg")
+            try kmsgStarting.value()
             PhaseClock.mark("kmsg")
             if let sink = try eventSink() { server.events.attach(sink) }
-            PhaseClock.mark("udev, kmsg and events ready")
+            PhaseClock.mark("kmsg and events ready")
         } catch {
             cleanUp()
             fail("\(error)")

@@ -11,55 +11,53 @@ import Glibc
 /// starts in the namespaces of the thread that spawns it). The host's
 /// threads stay in the machine's network namespace, which they never use:
 /// its uevents go out through the socket opened here.
-final class NetworkNamespace: @unchecked Sendable {
-    /// What the thread made: the namespace (a descriptor) and the uevent
-    /// socket, or why not.
-    private var namespace: Int32 = -1
-    private var sink: NetlinkSink?
-    private var failure: String?
-    /// Why events are not delivered though the namespace was made.
-    private var warning: String?
-    private let made = DispatchSemaphore(value: 0)
-
-    /// Starts making the namespace.
-    static func start() -> NetworkNamespace {
-        let n = NetworkNamespace()
-        Thread.detachNewThread { n.make() }
-        return n
+final class NetworkNamespace {
+    /// What the thread made: the namespace (a descriptor), the uevent
+    /// socket, and why events are not delivered if it could make none.
+    private struct Made {
+        var namespace: Int32
+        var sink: NetlinkSink?
+        var warning: String?
     }
 
-    private func make() {
-        defer { made.signal() }
+    private let making: Background<Made>
+
+    private init() { making = Background(Self.make) }
+
+    /// Starts making the namespace.
+    static func start() -> NetworkNamespace { NetworkNamespace() }
+
+    private static func make() throws -> Made {
         guard PrivateNamespace.unshare(PrivateNamespace.newNetwork) == 0 else {
-            failure = "unshare failed: \(String(cString: strerror(errno)))"
-            return
+            throw UserError("unshare failed: \(String(cString: strerror(errno)))")
         }
         // This thread's namespace, for the main thread to enter.
-        namespace = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        let namespace = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         guard namespace >= 0 else {
-            failure = "cannot open the new network namespace: \(String(cString: strerror(errno)))"
-            return
+            throw UserError("cannot open the new network namespace: \(String(cString: strerror(errno)))")
         }
         do { try Loopback.up() } catch {
             // A container without CAP_NET_ADMIN: its own network namespace
             // still keeps the command off the machine's, but no multicast
             // can be sent there.
-            warning = "\(error); udev events are not delivered (they need CAP_NET_ADMIN)"
-            return
+            return Made(namespace: namespace, warning: "\(error); udev events are not delivered (they need CAP_NET_ADMIN)")
         }
-        do { sink = try NetlinkSink() } catch { failure = "\(error)" }
+        do { return Made(namespace: namespace, sink: try NetlinkSink()) } catch {
+            close(namespace)
+            throw UserError("\(error)")
+        }
     }
 
     /// Waits for the thread, enters its namespace and returns the uevent
     /// socket (nil, with a warning on stderr, where events cannot be sent).
+    /// Called once.
     func join() throws -> NetlinkSink? {
-        made.wait()
-        defer { if namespace >= 0 { close(namespace); namespace = -1 } }
-        if let failure { throw UserError(failure) }
-        guard PrivateNamespace.setns(namespace, PrivateNamespace.newNetwork) == 0 else {
+        let made = try making.value()
+        defer { close(made.namespace) }
+        guard PrivateNamespace.setns(made.namespace, PrivateNamespace.newNetwork) == 0 else {
             throw UserError("cannot enter the new network namespace: \(String(cString: strerror(errno)))")
         }
-        if let warning { FileHandle.standardError.write(Data("vfio-ap-sim: \(warning)\n".utf8)) }
-        return sink
+        if let warning = made.warning { FileHandle.standardError.write(Data("vfio-ap-sim: \(warning)\n".utf8)) }
+        return made.sink
     }
 }
