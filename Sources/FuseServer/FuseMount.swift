@@ -245,8 +245,10 @@ public final class FuseMount: @unchecked Sendable {
         defer { condition.unlock() }
         guard phase == .mounted, let current = session else { throw error("already serving") }
         phase = .running
-        nonisolated(unsafe) let session = current
-        let thread = Thread { [self] in _ = self.serve(session) }
+        // The workers start from here; a thread of its own waits for them.
+        let loop = makeLoop(current)
+        let began = loop.begin()
+        let thread = Thread { [self] in _ = finish(began == 0 ? loop.wait() : began) }
         thread.name = "fuse-session"
         thread.start()
     }
@@ -298,12 +300,18 @@ public final class FuseMount: @unchecked Sendable {
     // MARK: - Internals
 
     private func serve(_ session: OpaquePointer) -> Int32 {
-        let loop = SessionLoop(session: session, settings: .init(
+        finish(makeLoop(session).run())
+    }
+
+    private func makeLoop(_ session: OpaquePointer) -> SessionLoop {
+        SessionLoop(session: session, settings: .init(
             spinNanoseconds: UInt64(max(0, options.spinMicroseconds)) * 1_000,
             maxWorkers: max(1, options.maxThreads),
             maxIdle: max(1, min(options.maxIdleThreads, options.maxThreads))))
-        let result = loop.run()
+    }
 
+    /// Serving has ended with `result`: the session is taken down.
+    private func finish(_ result: Int32) -> Int32 {
         condition.lock()
         teardown()
         loopResult = result

@@ -88,14 +88,30 @@ final class SessionLoop: @unchecked Sendable {
     /// /dev/fuse) and every worker has returned; the result is 0 or a
     /// negative errno, as `fuse_session_loop_mt`'s.
     func run() -> Int32 {
+        let began = begin()
+        return began == 0 ? wait() : began
+    }
+
+    /// Starts the first worker, then the watchdog, from the calling thread
+    /// (FuseMount.start: the first request is served after one thread
+    /// start); 0 or a negative errno. `wait()` follows.
+    func begin() -> Int32 {
         // Non-blocking reads: the reader polls between them. Replies and
         // notices are writes, which /dev/fuse never refuses for this flag.
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { return -errno }
         pthread_mutex_lock(mutex)
         watchdogRunning = true
-        startThread(name: "fuse-handoff") { $0.watch() }
         startWorker()
+        startThread(name: "fuse-handoff") { $0.watch() }
+        pthread_mutex_unlock(mutex)
+        return 0
+    }
+
+    /// Waits until the session ends and every thread `begin` started has
+    /// returned: `run`'s result.
+    func wait() -> Int32 {
+        pthread_mutex_lock(mutex)
         while workers > 0 || watchdogRunning { pthread_cond_wait(threadEnded, mutex) }
         let result = self.result
         pthread_mutex_unlock(mutex)

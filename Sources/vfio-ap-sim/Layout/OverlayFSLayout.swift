@@ -20,6 +20,15 @@ struct OverlayFSLayout {
     /// Lays the overlay over `real`, in exec's private mount namespace; on
     /// failure nothing of it stays mounted.
     func lay() throws {
+        try layReal().make()
+    }
+
+    /// The overlay without the emulated entries yet: `real` read-only, the
+    /// mount points, the overlayfs and the machine's submounts bound back.
+    /// With `entries` from the model (EmulatedEntries.fromTree) nothing is
+    /// read through the emulated tree's mount, so exec runs this while the
+    /// tree is being mounted. On failure nothing of it stays mounted.
+    func layReal() throws -> EmulatedBinds {
         let submounts = topSubmounts()
         try SysOverlay.makeReadOnly(under: real)
         // The real tree stays reachable through this once the overlay covers it.
@@ -33,10 +42,27 @@ struct OverlayFSLayout {
                              data: "lowerdir=\(marks):\(realRoot)")
         do {
             for path in submounts { try MountTable.bind(realRoot + path.dropFirst(real.count), path, recursive: true) }
-            for b in binds { try MountTable.bind(b.source, b.path, recursive: b.tree) }
         } catch {
             MountTable.detach(real)
             throw error
+        }
+        return EmulatedBinds(real: real, binds: binds)
+    }
+
+    /// What `layReal` leaves to do: each emulated entry bound over its
+    /// mount point, from the tree's mount (which must serve by then).
+    struct EmulatedBinds {
+        let real: String
+        let binds: [(source: String, path: String, tree: Bool)]
+
+        /// Makes the binds; on failure the whole overlay is taken down.
+        func make() throws {
+            do {
+                for b in binds { try MountTable.bind(b.source, b.path, recursive: b.tree) }
+            } catch {
+                MountTable.detach(real)
+                throw error
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import APCore
 import Events
 import Foundation
 import Glibc
+import Sysfs
 
 /// The side of `exec` that runs inside the private mount namespace: the
 /// host (its own, or a running one to attach to) over /sys, the command,
@@ -87,12 +88,17 @@ struct ExecSession {
         // and lays the overlay.
         let kmsg = KmsgDevice(host: host)
         let kmsgStarting = Background { try kmsg.start(at: scratch + "/kmsg") }
+        // And the overlay's real part, read from the model (nil where the
+        // kernel refuses an overlayfs: the binds of SysOverlay then, once
+        // the tree serves).
+        let overlayStarting = sys == .overlay ? Self.layRealPart(tree: tree, scratch: scratch, server.tree) : nil
         var laid = false
         /// A start that failed: everything taken down in order.
         func cleanUp() {
             // The overlay's binds of the FUSE tree would keep its connection alive.
             _ = try? kmsgStarting.value()
             kmsg.stop()
+            if let overlayStarting, (try? overlayStarting.value()) != nil { laid = true }
             // What this session laid at /sys, known without reading the mount table.
             if laid { MountTable.detach("/sys") }
             server.mount.stop()
@@ -111,7 +117,11 @@ struct ExecSession {
             var root = stat()
             _ = stat(tree, &root)
             PhaseClock.mark("tree mounted")
-            try laySys(tree: tree, scratch: scratch, entries: .fromTree(server.tree, mountedAt: tree))
+            if let real = try overlayStarting?.value() {
+                try real.make()
+            } else {
+                try laySys(tree: tree, scratch: scratch, entries: .fromTree(server.tree, mountedAt: tree), overlayFS: false)
+            }
             laid = true
             PhaseClock.mark("overlay laid")
             try kmsgStarting.value()
@@ -182,13 +192,28 @@ struct ExecSession {
     /// The emulated tree at /sys: laid over this namespace's copy of the
     /// real /sys (made read-only first, so no path to it here is
     /// writable), or alone. A layout that fails takes its mounts down.
-    private func laySys(tree: String, scratch: String, entries: EmulatedEntries = .throughMount) throws {
+    private func laySys(tree: String, scratch: String, entries: EmulatedEntries = .throughMount, overlayFS: Bool = true) throws {
         if sys == .overlay {
-            let marks = scratch + "/marks"
-            try Self.makeDirectory(marks)
+            var marks: String?
+            if overlayFS {
+                marks = scratch + "/marks"
+                try Self.makeDirectory(scratch + "/marks")
+            }
             try SysOverlay(emulated: tree, entries: entries).layOverReal(marks: marks)
         } else {
             try MountTable.bind(tree, "/sys", recursive: true)
+        }
+    }
+
+    /// exec's own host: OverlayFSLayout's part of the overlay that needs
+    /// only the model, on a thread while the tree is mounted; its value is
+    /// the emulated entries' binds still to make, or nil where the kernel
+    /// refused (laySys then lays SysOverlay's binds instead).
+    private static func layRealPart(tree: String, scratch: String, _ model: VirtualFileSystem) -> Background<OverlayFSLayout.EmulatedBinds?> {
+        Background {
+            let marks = scratch + "/marks"
+            try makeDirectory(marks)
+            return try? OverlayFSLayout(emulated: tree, entries: .fromTree(model, mountedAt: tree), marks: marks).layReal()
         }
     }
 
