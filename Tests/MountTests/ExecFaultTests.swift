@@ -84,7 +84,7 @@ final class ExecFaultTests: XCTestCase {
     }
 
     /// A start-up failure of exec's inner side (here: its topology is gone)
-    /// leaves no /tmp/vfio-ap-sim-exec.* behind.
+    /// leaves nothing in /tmp: no scratch directory, no user's directory.
     func testStartupFailureRemovesTheScratchDirectory() throws {
         let r = try withPrivateTmp("""
             unshare --mount --propagation private -- "$SIM" __exec-inner --outer-namespace 'mnt:[0]' --topology /nonexistent.yaml -- true
@@ -108,13 +108,15 @@ final class ExecFaultTests: XCTestCase {
             echo "inside: $(tr '\\n' ' ' < /tmp/inside)"
             touch /tmp/stop; wait $EXEC
             echo "status $?"
-            echo "end $(ls -d /tmp/vfio-ap-sim-exec.* 2>/dev/null | wc -l)"
+            echo "end $(ls -A /tmp | grep -c vfio-ap-sim)"
             """)
         XCTAssertEqual(r.stdout, "outside: .lock \ninside: emulated kmsg marks \nstatus 0\nend 0\n", r.stderr)
     }
 
-    /// SIGKILL of exec leaves its scratch directory; the next exec removes
-    /// it, and leaves the directory of an exec still running alone.
+    /// SIGKILL of exec leaves its scratch directory (in the user's
+    /// directory, /tmp/vfio-ap-sim-exec-UID); the next exec removes it, and
+    /// leaves the directory of an exec still running alone; the last exec
+    /// to end removes the user's directory.
     func testScratchDirectoriesOfKilledExecsAreRemoved() throws {
         let r = try withPrivateTmp("""
             timeout 40 "$SIM" exec -- sh -c 'echo $$ > /tmp/live.pid; for i in $(seq 300); do [ -e /tmp/live.stop ] && exit 0; sleep 0.1; done; exit 1' &
@@ -125,13 +127,31 @@ final class ExecFaultTests: XCTestCase {
             kill -9 $(cat /tmp/killed.exec)
             kill $(cat /tmp/killed.pid); wait $KILLED
             sleep 0.5
-            echo "before $(ls -d /tmp/vfio-ap-sim-exec.* | wc -l)"
+            USERDIR=/tmp/vfio-ap-sim-exec-$(id -u)
+            echo "user directory $(stat -c '%a %U' $USERDIR)"
+            echo "before $(ls -A $USERDIR | wc -l)"
             timeout 20 "$SIM" exec -- true
-            echo "after $(ls -d /tmp/vfio-ap-sim-exec.* | wc -l)"
+            echo "after $(ls -A $USERDIR | wc -l)"
             touch /tmp/live.stop; wait $LIVE
             echo "live exec status $?"
-            echo "end $(ls -d /tmp/vfio-ap-sim-exec.* 2>/dev/null | wc -l)"
+            echo "end $(ls -A /tmp | grep -c vfio-ap-sim)"
             """)
-        XCTAssertEqual(r.stdout, "before 2\nafter 1\nlive exec status 0\nend 0\n", r.stderr)
+        XCTAssertEqual(r.stdout, "user directory 700 root\nbefore 2\nafter 1\nlive exec status 0\nend 0\n", r.stderr)
+    }
+
+    /// A user's directory that is not the user's own (another user made it
+    /// first, or it is open to others) is not used: exec makes its scratch
+    /// directory in /tmp itself, runs, and leaves the other one as it was.
+    func testAUserDirectoryNotOwnIsLeftAlone() throws {
+        let r = try withPrivateTmp("""
+            USERDIR=/tmp/vfio-ap-sim-exec-$(id -u)
+            mkdir -m 0755 $USERDIR
+            chown nobody $USERDIR
+            timeout 40 "$SIM" exec -- sh -c 'echo "runtime ${VFIO_AP_SIM_RUNTIME_DIR%.*}"; cat /sys/bus/ap/ap_domain'
+            echo "status $?"
+            echo "user directory $(stat -c '%a %U' $USERDIR) $(ls -A $USERDIR | wc -l)"
+            echo "end $(ls -A /tmp | grep -c vfio-ap-sim)"
+            """)
+        XCTAssertEqual(r.stdout, "runtime /tmp/vfio-ap-sim-exec\n4\nstatus 0\nuser directory 755 nobody 0\nend 1\n", r.stderr)
     }
 }

@@ -1,32 +1,36 @@
 import Foundation
 import Glibc
 
-/// exec's scratch directory, /tmp/vfio-ap-sim-exec.XXXXXX (0700): the
+/// exec's scratch directory, /tmp/vfio-ap-sim-exec-UID/XXXXXX (0700): the
 /// emulated tree's mount point, the overlay's layer of mount points, the
 /// kmsg mount and the private host's control socket. Inside exec's mount
 /// namespace a tmpfs covers it, so what is made there costs no journal
 /// writes and goes with the namespace; outside, the directory holds only
-/// its lock and is removed when exec ends or fails to start. After a
-/// SIGKILL it stays behind, and the next exec of the same user removes
-/// it: each exec holds an flock on `.lock` inside its directory for its
-/// whole life (close-on-exec, so the command does not hold it), and a
-/// directory whose lock can be taken belongs to an exec that is gone,
-/// whatever pid namespace it ran in.
+/// its lock and is removed when exec ends or fails to start, with its
+/// parent once that is empty. After a SIGKILL it stays behind, and the
+/// next exec of the same user removes it: each exec holds an flock on
+/// `.lock` inside its directory for its whole life (close-on-exec, so the
+/// command does not hold it), and a directory whose lock can be taken
+/// belongs to an exec that is gone, whatever pid namespace it ran in.
+///
+/// The scratch directories of one user live in a directory of that user's
+/// own (0700) so that looking for stale ones lists only them: listing /tmp
+/// itself cost every exec 1-2 ms of ext4 readdir where /tmp held 1,400
+/// entries. Where that directory cannot be had (another user made one of
+/// that name), the scratch directory is made in /tmp itself.
 enum ExecScratch {
     static let base = "/tmp"
-    static let prefix = "vfio-ap-sim-exec."
     static let lockName = ".lock"
+
+    /// The directory of this user's scratch directories.
+    static var userDirectory: String { "\(base)/vfio-ap-sim-exec-\(geteuid())" }
 
     /// Lock descriptors held for the life of the process.
     nonisolated(unsafe) private static var held: [Int32] = []
 
     /// Creates a scratch directory and takes its lock.
     static func create() throws -> String {
-        var template = Array("\(base)/\(prefix)XXXXXX".utf8CString)
-        guard let pointer = mkdtemp(&template) else {
-            throw UserError("cannot create a scratch directory in \(base): \(String(cString: strerror(errno)))")
-        }
-        let dir = String(cString: pointer)
+        let dir = try makeDirectory()
         // Locked under a temporary name, then renamed: a cleaner only ever
         // sees a `.lock` that is already held.
         let pending = dir + "/" + lockName + ".new"
@@ -41,6 +45,34 @@ enum ExecScratch {
         return dir
     }
 
+    /// A new directory in the user's directory, or in /tmp itself where
+    /// the user's directory cannot be had.
+    private static func makeDirectory() throws -> String {
+        // An exec that ends removes the user's directory once it is empty:
+        // made again, and the scratch directory tried again, when that
+        // happened in between.
+        for _ in 0..<16 {
+            guard mkdir(userDirectory, 0o700) == 0 || errno == EEXIST, userDirectoryIsOwn() else { break }
+            if let dir = makeTemporary(userDirectory + "/XXXXXX") { return dir }
+            guard errno == ENOENT else { break }
+        }
+        if let dir = makeTemporary(base + "/vfio-ap-sim-exec.XXXXXX") { return dir }
+        throw UserError("cannot create a scratch directory in \(base): \(String(cString: strerror(errno)))")
+    }
+
+    private static func makeTemporary(_ template: String) -> String? {
+        var bytes = Array(template.utf8CString)
+        return mkdtemp(&bytes).map { String(cString: $0) }
+    }
+
+    /// Whether the user's directory is a directory of this user's, closed
+    /// to everyone else (and not a link someone else left at its name).
+    private static func userDirectoryIsOwn() -> Bool {
+        var st = stat()
+        return lstat(userDirectory, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && st.st_uid == geteuid()
+            && st.st_mode & 0o077 == 0
+    }
+
     /// Covers `dir` with a private tmpfs (0700). Only inside exec's own
     /// mount namespace; where no tmpfs may be mounted the directory is used
     /// as it is.
@@ -51,15 +83,17 @@ enum ExecScratch {
 
     /// Removes `dir` once exec is done with it: its tmpfs (and whatever is
     /// still mounted in it) detached, then the lock and the directory; one
-    /// left uncovered is removed with its contents.
+    /// left uncovered is removed with its contents. Then the user's
+    /// directory, unless other scratch directories are still in it.
     static func remove(_ dir: String) {
         MountTable.detach(dir)
         unlink(dir + "/" + lockName)
         if rmdir(dir) != 0 { try? FileManager.default.removeItem(atPath: dir) }
+        if dir.hasPrefix(userDirectory + "/") { rmdir(userDirectory) }
     }
 
-    /// Runs `body` while removeStale lists /tmp on a thread of its own:
-    /// a /tmp of many entries then costs exec's start nothing.
+    /// Runs `body` while removeStale lists the user's directory on a
+    /// thread of its own.
     static func removingStale<T>(while body: () -> T) -> T {
         let removal = Background { removeStale() }
         let result = body()
@@ -68,12 +102,12 @@ enum ExecScratch {
     }
 
     /// Removes the scratch directories of this user's execs that are gone
-    /// (their lock is free). Directories without a lock (made by an older
-    /// vfio-ap-sim), of other users, or still locked are left alone.
+    /// (their lock is free). Directories still locked are left alone.
     static func removeStale() {
-        guard let entries = try? DirectoryEntries(base) else { return }
-        for name in entries.entries.map(\.name) where name.hasPrefix(prefix) {
-            let dir = base + "/" + name
+        let parent = userDirectory
+        guard userDirectoryIsOwn(), let entries = try? DirectoryEntries(parent) else { return }
+        for name in entries.entries.map(\.name) {
+            let dir = parent + "/" + name
             var st = stat()
             guard lstat(dir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid() else { continue }
             let fd = open(dir + "/" + lockName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
