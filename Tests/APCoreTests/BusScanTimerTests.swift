@@ -35,19 +35,22 @@ final class BusScanTimerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(fired.times.first.map { $0 &- boot } ?? 0, 40 * ms, "fired before its deadline")
     }
 
-    func testANewDeadlineReplacesThePendingOne() {
+    /// One timer armed for `first` then for `second` (ms), each firing its
+    /// own name, once what fires has fired.
+    private func armedTwice(_ first: UInt64, _ second: UInt64) -> (Fired, BusScanTimer, UInt64) {
         let fired = Fired(), timer = BusScanTimer(), boot = TimerThread.now()
-        timer.arm(at: 60_000 * ms, boot: boot) { fired.add("old") }
-        timer.arm(at: 30 * ms, boot: boot) { fired.add("new") }
+        timer.arm(at: first * ms, boot: boot) { fired.add("first") }
+        timer.arm(at: second * ms, boot: boot) { fired.add("second") }
         settle(fired, count: 1)
-        XCTAssertEqual(fired.names, ["new"])
+        return (fired, timer, boot)
+    }
+
+    func testANewDeadlineReplacesThePendingOne() {
+        XCTAssertEqual(armedTwice(60_000, 30).0.names, ["second"])
     }
 
     func testTheSameDeadlineArmedAgainChangesNothing() {
-        let fired = Fired(), timer = BusScanTimer(), boot = TimerThread.now()
-        timer.arm(at: 30 * ms, boot: boot) { fired.add("first") }
-        timer.arm(at: 30 * ms, boot: boot) { fired.add("second") }
-        settle(fired, count: 1)
+        let (fired, timer, boot) = armedTwice(30, 30)
         XCTAssertEqual(fired.names, ["first"])
         // Fired, the deadline is still the one armed: arming it again does not fire twice.
         timer.arm(at: 30 * ms, boot: boot) { fired.add("third") }
