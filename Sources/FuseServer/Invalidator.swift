@@ -1,5 +1,6 @@
 import CFuse
 import Foundation
+import Sysfs
 
 /// Sends cache invalidations to the kernel.
 ///
@@ -274,25 +275,11 @@ private final class DeferralBox {
     var inode: UInt64 = 0
     var notices: [Invalidator.Notice] = []
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<DeferralBox>.fromOpaque(pointer).release() }
-        }
-        return key
-    }()
+    private static let boxes = ThreadSlot { DeferralBox() }
 
-    static var current: DeferralBox? {
-        guard let pointer = pthread_getspecific(key) else { return nil }
-        return Unmanaged<DeferralBox>.fromOpaque(pointer).takeUnretainedValue()
-    }
+    static var current: DeferralBox? { boxes.existing }
 
-    static func currentOrNew() -> DeferralBox {
-        if let box = current { return box }
-        let box = DeferralBox()
-        pthread_setspecific(key, Unmanaged.passRetained(box).toOpaque())
-        return box
-    }
+    static func currentOrNew() -> DeferralBox { boxes.object }
 }
 
 /// Threads we create leave SIGINT/SIGTERM/SIGHUP/SIGQUIT to the thread

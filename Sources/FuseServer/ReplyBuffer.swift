@@ -1,4 +1,5 @@
 import Foundation
+import Sysfs
 
 /// A listing reply's buffer, kept per worker thread: readdir replies are up
 /// to the getdents buffer (32 KiB), and a fresh allocation of that size for
@@ -15,24 +16,11 @@ enum ReplyBuffer {
         deinit { pointer.deallocate() }
     }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        // The thread's buffer goes with it.
-        pthread_key_create(&key) { raw in
-            if let raw { Unmanaged<Storage>.fromOpaque(raw).release() }
-        }
-        return key
-    }()
+    private static let storages = ThreadSlot { Storage(capacity: 0) }
 
     /// Runs `body` with this thread's buffer of at least `size` bytes.
     static func with<T>(size: Int, _ body: (UnsafeMutablePointer<CChar>) -> T) -> T {
-        let storage: Storage
-        if let raw = pthread_getspecific(key) {
-            storage = Unmanaged<Storage>.fromOpaque(raw).takeUnretainedValue()
-        } else {
-            storage = Storage(capacity: 0)
-            pthread_setspecific(key, Unmanaged.passRetained(storage).toOpaque())
-        }
+        let storage = storages.object
         if storage.capacity < size {
             storage.pointer.deallocate()
             storage.pointer = .allocate(capacity: size)
