@@ -154,4 +154,26 @@ final class ExecFaultTests: XCTestCase {
             """)
         XCTAssertEqual(r.stdout, "runtime /tmp/vfio-ap-sim-exec\n4\nstatus 0\nuser directory 755 nobody 0\nend 1\n", r.stderr)
     }
+
+    /// An exec that had to make its scratch directory in /tmp itself also
+    /// removes there what killed execs of its kind left (their lock free),
+    /// and leaves one still locked and one of another user alone.
+    func testStaleDirectoriesInTmpItselfAreRemovedByExecsThere() throws {
+        let r = try withPrivateTmp("""
+            USERDIR=/tmp/vfio-ap-sim-exec-$(id -u)
+            mkdir -m 0755 $USERDIR; chown nobody $USERDIR
+            mkdir -m 0700 /tmp/vfio-ap-sim-exec.stale1 /tmp/vfio-ap-sim-exec.live01 /tmp/vfio-ap-sim-exec.other1
+            touch /tmp/vfio-ap-sim-exec.stale1/.lock /tmp/vfio-ap-sim-exec.stale1/control.sock
+            touch /tmp/vfio-ap-sim-exec.live01/.lock /tmp/vfio-ap-sim-exec.other1/.lock
+            chown -R nobody /tmp/vfio-ap-sim-exec.other1
+            flock /tmp/vfio-ap-sim-exec.live01/.lock sh -c 'touch /tmp/locked; for i in $(seq 300); do [ -e /tmp/unlock ] && exit 0; sleep 0.1; done' &
+            HOLDER=$!
+            for i in $(seq 100); do [ -e /tmp/locked ] && break; sleep 0.1; done
+            timeout 40 "$SIM" exec -- true
+            echo "status $?"
+            touch /tmp/unlock; wait $HOLDER
+            ls -A /tmp | grep vfio-ap-sim-exec | sed "s/-$(id -u)$/-UID/"
+            """)
+        XCTAssertEqual(r.stdout, "status 0\nvfio-ap-sim-exec-UID\nvfio-ap-sim-exec.live01\nvfio-ap-sim-exec.other1\n", r.stderr)
+    }
 }

@@ -17,16 +17,21 @@ import Glibc
 /// own (0700) so that looking for stale ones lists only them: listing /tmp
 /// itself cost every exec 1-2 ms of ext4 readdir where /tmp held 1,400
 /// entries. Where that directory cannot be had (another user made one of
-/// that name), the scratch directory is made in /tmp itself.
+/// that name), the scratch directory is made in /tmp itself, and only such
+/// an exec lists /tmp for the stale ones of its kind.
 enum ExecScratch {
     static let base = "/tmp"
     static let lockName = ".lock"
+    /// The name prefix of scratch directories made in /tmp itself.
+    static let fallbackPrefix = "vfio-ap-sim-exec."
 
     /// The directory of this user's scratch directories.
     static var userDirectory: String { "\(base)/vfio-ap-sim-exec-\(geteuid())" }
 
     /// Lock descriptors held for the life of the process.
     nonisolated(unsafe) private static var held: [Int32] = []
+    /// Whether this process made its scratch directory in /tmp itself.
+    nonisolated(unsafe) private static var madeInBase = false
 
     /// Creates a scratch directory and takes its lock.
     static func create() throws -> String {
@@ -56,7 +61,10 @@ enum ExecScratch {
             if let dir = makeTemporary(userDirectory + "/XXXXXX") { return dir }
             guard errno == ENOENT else { break }
         }
-        if let dir = makeTemporary(base + "/vfio-ap-sim-exec.XXXXXX") { return dir }
+        if let dir = makeTemporary(base + "/" + fallbackPrefix + "XXXXXX") {
+            madeInBase = true
+            return dir
+        }
         throw UserError("cannot create a scratch directory in \(base): \(String(cString: strerror(errno)))")
     }
 
@@ -102,20 +110,27 @@ enum ExecScratch {
     }
 
     /// Removes the scratch directories of this user's execs that are gone
-    /// (their lock is free). Directories still locked are left alone.
+    /// (their lock is free). Directories still locked are left alone. An
+    /// exec whose own directory is in /tmp (the user's directory is not
+    /// the user's own) looks there too, for those made the same way.
     static func removeStale() {
-        let parent = userDirectory
-        guard userDirectoryIsOwn(), let entries = try? DirectoryEntries(parent) else { return }
-        for name in entries.entries.map(\.name) {
-            let dir = parent + "/" + name
-            var st = stat()
-            guard lstat(dir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid() else { continue }
-            let fd = open(dir + "/" + lockName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { continue }
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-                try? FileManager.default.removeItem(atPath: dir)
-            }
-            close(fd)
+        if userDirectoryIsOwn(), let entries = try? DirectoryEntries(userDirectory) {
+            for name in entries.entries.map(\.name) { removeIfStale(userDirectory + "/" + name) }
         }
+        if madeInBase, let entries = try? DirectoryEntries(base) {
+            for name in entries.entries.map(\.name) where name.hasPrefix(fallbackPrefix) { removeIfStale(base + "/" + name) }
+        }
+    }
+
+    /// Removes `dir` if it is a directory of this user's whose lock is free.
+    private static func removeIfStale(_ dir: String) {
+        var st = stat()
+        guard lstat(dir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == geteuid() else { return }
+        let fd = open(dir + "/" + lockName, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        close(fd)
     }
 }
