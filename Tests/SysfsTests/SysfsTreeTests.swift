@@ -408,6 +408,25 @@ final class SysfsTreeTests: XCTestCase {
         XCTAssertFalse(names("/bus/matrix/drivers/vfio_ap").contains("bind"), "suppress_bind_attrs")
     }
 
+    /// resolve() splits off only the names below the deepest directory it
+    /// has cached: every form of a path resolves the same, cold and warm,
+    /// and a name under an attribute or a missing one fails as before.
+    func testPathFormsResolveAlike() {
+        let forms = ["/bus/ap/ap_domain", "bus/ap/ap_domain", "/bus//ap/ap_domain", "//bus/ap/ap_domain"]
+        for round in ["cold", "warm"] {
+            for form in forms { XCTAssertEqual(try? tree.stat(form).get().type, .regularFile, "\(round) \(form)") }
+            for form in ["/bus/ap", "bus/ap/", "/bus/ap//"] {
+                XCTAssertEqual(try? tree.stat(form).get().type, .directory, "\(round) \(form)")
+            }
+            XCTAssertEqual(try? tree.stat("").get().type, .directory, round)
+            XCTAssertEqual(tree.readlink("bus/ap/devices/05.0004"), .success("../../../devices/ap/card05/05.0004"), round)
+            XCTAssertEqual(tree.stat("/bus/ap/ap_domain/x").map(\.type), .failure(.notDirectory), round)
+            XCTAssertEqual(tree.stat("/bus/ap/nothing/x").map(\.type), .failure(.noSuchFileOrDirectory), round)
+            XCTAssertEqual(tree.stat("/devices/ap/card05/05.0004/online").map(\.mode), .success(0o644), round)
+        }
+        assertShow("bus/ap/ap_domain", read("/bus/ap/ap_domain") ?? "-")
+    }
+
     func testModes() {
         let u = "62177883-f1bb-47f0-914d-32a22e3a8804"
         write(type + "/create", u)

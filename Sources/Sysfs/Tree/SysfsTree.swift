@@ -26,7 +26,7 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
     // MARK: - Resolution
 
     static func components(_ path: String) -> [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        TreePath.components(path[...])
     }
 
     /// Directories resolved since the host last changed, by path: a lookup
@@ -85,42 +85,41 @@ public final class SysfsTree: VirtualFileSystem, @unchecked Sendable {
 
     /// The node at `path`, or ENOENT / ENOTDIR.
     public func resolve(_ path: String) -> Result<SysfsNode, Errno> {
+        // A path without its leading "/" is read from the root, as before.
+        let path = path.utf8.first == TreePath.slashByte ? path : "/" + path
         let generation = host.currentGeneration
         // Most lookups are of a directory resolved before: no split of the path.
         var known: SysfsDirectory?
         withCache { c in if c.generation == generation { known = c.directories[path] } }
         if let known { return .success(.directory(known)) }
-        var names = Self.components(path)
         // The deepest cached directory on the way, from the parent (the
-        // path itself was asked just above).
-        var prefix = path == "/" ? "/" : path
+        // path itself was asked just above); only the names below it are
+        // split off the path (most often one: an attribute of a directory
+        // resolved before).
+        var prefix = path
         var start: SysfsDirectory?
-        var consumed = names.count
-        if consumed > 0 {
-            consumed -= 1
-            prefix = TreePath.parent(prefix)
-        }
         var dropped: [String: SysfsDirectory] = [:]
         withCache { c in
             if c.generation != generation {
                 c.generation = generation
                 swap(&dropped, &c.directories)
             }
-            while true {
-                if let d = c.directories[prefix] { start = d; return }
-                if prefix == "/" || consumed == 0 { return }
-                consumed -= 1
+            while prefix != "/" {
                 prefix = TreePath.parent(prefix)
+                if let d = c.directories[prefix] { start = d; return }
             }
         }
         Self.release(dropped)
         var node: SysfsNode
         var at: String
+        let names: [String]
         if let start {
             node = .directory(start)
             at = prefix
-            names = Array(names[consumed...])
+            // `prefix` came from cutting `path` at slashes: a prefix of its bytes.
+            names = TreePath.components(path[path.utf8.index(path.startIndex, offsetBy: prefix.utf8.count)...])
         } else {
+            names = Self.components(path)
             let (state, built) = host.readWithGeneration { ($0, $1) }
             guard built == generation else { return resolveUncached(path) }
             node = .directory(SysfsLayout.root(host, state))
