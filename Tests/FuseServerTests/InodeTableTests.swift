@@ -66,12 +66,12 @@ final class InodeTableTests: XCTestCase {
         let table = InodeTable()
         let dir = "/devices/ap/card05"
         let names = ["05.0004", "05.0047", "online", "type", "uevent", "driver"]
-        table.remember(dir + "/05.0004", type: .directory, lookups: 1)
-        table.remember(dir + "/online", type: .regularFile, lookups: 1)
-        table.remember(dir + "/online", type: .directory, lookups: 1)
+        _ = table.remember(dir + "/05.0004", type: .directory, lookups: 1)
+        _ = table.remember(dir + "/online", type: .regularFile, lookups: 1)
+        _ = table.remember(dir + "/online", type: .directory, lookups: 1)
         table.detachSubtree(dir + "/type")
         table.detachSubtree(dir + "/driver")
-        table.remember(dir + "/driver", type: .symlink, lookups: 1)
+        _ = table.remember(dir + "/driver", type: .symlink, lookups: 1)
         XCTAssertEqual(table.numbers(in: dir, names: names), names.map { table.number(ofPath: dir + "/" + $0) })
         XCTAssertEqual(table.numbers(in: "/", names: ["bus", "devices"]), ["/bus", "/devices"].map { table.number(ofPath: $0) })
         let before = table.numbers(in: dir, names: ["uevent"])
