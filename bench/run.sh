@@ -44,7 +44,7 @@ echo "command: bench/run.sh $ROUNDS $N ($(date -u +%F))"
 echo
 LARGE_PID=${PIDS[4]}
 python3 - "$ROUNDS" "$N" "$WORK" "$SIM" "$LARGE_PID" <<'PY'
-import os, sys, time, statistics, subprocess, tempfile
+import atexit, os, shutil, sys, time, statistics, subprocess, tempfile
 rounds, n, work, sim, large_pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def reads(path, k=n):
     t = time.perf_counter()
@@ -72,6 +72,8 @@ def runs(cmd, k=20):
     for _ in range(k): subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return (time.perf_counter() - t) / k
 shm = tempfile.mkdtemp(dir="/dev/shm")
+# The mirror below is 65,792 links: left behind, a few dozen runs fill /dev/shm's inodes.
+atexit.register(shutil.rmtree, shm, True)
 tmpfs = shm + "/apmask"; open(tmpfs, "w").write("0x" + "f" * 64 + "\n")
 kern = next(p for p in ["/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/profiling", "/sys/power/state"] if os.path.exists(p))
 umock = work + "/umockdev-read.py"
