@@ -11,12 +11,15 @@ N=${2:-5000}
 SIM=${VFIO_AP_SIM:-.build/release/vfio-ap-sim}
 [[ -x $SIM ]] || { echo "build first: swift build -c release" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/vfio-ap-sim-bench.XXXXXX)
+# The tmpfs references (a file, and a mirror of 65,792 links that a few
+# dozen runs left behind would fill /dev/shm's inodes with), removed at the end.
+SHM=$(mktemp -d /dev/shm/vfio-ap-sim-bench.XXXXXX)
 export VFIO_AP_SIM_RUNTIME_DIR=$WORK/run
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$WORK"
+    rm -rf "$WORK" "$SHM"
 }
 trap cleanup EXIT
 start() { # name mode [topology] [state]
@@ -43,8 +46,8 @@ echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinf
 echo "command: bench/run.sh $ROUNDS $N ($(date -u +%F))"
 echo
 LARGE_PID=${PIDS[4]}
-python3 - "$ROUNDS" "$N" "$WORK" "$SIM" "$LARGE_PID" <<'PY'
-import atexit, os, shutil, sys, time, statistics, subprocess, tempfile
+python3 - "$ROUNDS" "$N" "$WORK" "$SIM" "$LARGE_PID" "$SHM" <<'PY'
+import os, sys, time, statistics, subprocess
 rounds, n, work, sim, large_pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def reads(path, k=n):
     t = time.perf_counter()
@@ -71,9 +74,7 @@ def runs(cmd, k=20):
     t = time.perf_counter()
     for _ in range(k): subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return (time.perf_counter() - t) / k
-shm = tempfile.mkdtemp(dir="/dev/shm")
-# The mirror below is 65,792 links: left behind, a few dozen runs fill /dev/shm's inodes.
-atexit.register(shutil.rmtree, shm, True)
+shm = sys.argv[6]
 tmpfs = shm + "/apmask"; open(tmpfs, "w").write("0x" + "f" * 64 + "\n")
 kern = next(p for p in ["/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/profiling", "/sys/power/state"] if os.path.exists(p))
 umock = work + "/umockdev-read.py"

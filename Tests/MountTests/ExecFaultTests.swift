@@ -157,23 +157,27 @@ final class ExecFaultTests: XCTestCase {
 
     /// An exec that had to make its scratch directory in /tmp itself also
     /// removes there what killed execs of its kind left (their lock free),
-    /// and leaves one still locked and one of another user alone.
+    /// and leaves alone one still locked, one of another user and a link
+    /// of that name (and what it points to).
     func testStaleDirectoriesInTmpItselfAreRemovedByExecsThere() throws {
         let r = try withPrivateTmp("""
             USERDIR=/tmp/vfio-ap-sim-exec-$(id -u)
             mkdir -m 0755 $USERDIR; chown nobody $USERDIR
-            mkdir -m 0700 /tmp/vfio-ap-sim-exec.stale1 /tmp/vfio-ap-sim-exec.live01 /tmp/vfio-ap-sim-exec.other1
+            mkdir -m 0700 /tmp/vfio-ap-sim-exec.stale1 /tmp/vfio-ap-sim-exec.live01 /tmp/vfio-ap-sim-exec.other1 /tmp/target
             touch /tmp/vfio-ap-sim-exec.stale1/.lock /tmp/vfio-ap-sim-exec.stale1/control.sock
-            touch /tmp/vfio-ap-sim-exec.live01/.lock /tmp/vfio-ap-sim-exec.other1/.lock
+            touch /tmp/vfio-ap-sim-exec.live01/.lock /tmp/vfio-ap-sim-exec.other1/.lock /tmp/target/.lock
             chown -R nobody /tmp/vfio-ap-sim-exec.other1
-            flock /tmp/vfio-ap-sim-exec.live01/.lock sh -c 'touch /tmp/locked; for i in $(seq 300); do [ -e /tmp/unlock ] && exit 0; sleep 0.1; done' &
+            ln -s /tmp/target /tmp/vfio-ap-sim-exec.link01
+            flock /tmp/vfio-ap-sim-exec.live01/.lock sh -c 'touch /tmp/locked; for i in $(seq 900); do [ -e /tmp/unlock ] && exit 0; sleep 0.1; done' &
             HOLDER=$!
             for i in $(seq 100); do [ -e /tmp/locked ] && break; sleep 0.1; done
+            [ -e /tmp/locked ] || echo "the lock was never taken"
             timeout 40 "$SIM" exec -- true
             echo "status $?"
             touch /tmp/unlock; wait $HOLDER
             ls -A /tmp | grep vfio-ap-sim-exec | sed "s/-$(id -u)$/-UID/"
-            """)
-        XCTAssertEqual(r.stdout, "status 0\nvfio-ap-sim-exec-UID\nvfio-ap-sim-exec.live01\nvfio-ap-sim-exec.other1\n", r.stderr)
+            ls -A /tmp/target
+            """, timeout: 120)
+        XCTAssertEqual(r.stdout, "status 0\nvfio-ap-sim-exec-UID\nvfio-ap-sim-exec.link01\nvfio-ap-sim-exec.live01\nvfio-ap-sim-exec.other1\n.lock\n", r.stderr)
     }
 }
