@@ -194,11 +194,8 @@ struct ExecSession {
     /// writable), or alone. A layout that fails takes its mounts down.
     private func laySys(tree: String, scratch: String, entries: EmulatedEntries = .throughMount, overlayFS: Bool = true) throws {
         if sys == .overlay {
-            var marks: String?
-            if overlayFS {
-                marks = scratch + "/marks"
-                try Self.makeDirectory(scratch + "/marks")
-            }
+            // Without an overlayfs layer (marks), SysOverlay binds each entry.
+            let marks = overlayFS ? try Self.makeMarks(in: scratch) : nil
             try SysOverlay(emulated: tree, entries: entries).layOverReal(marks: marks)
         } else {
             try MountTable.bind(tree, "/sys", recursive: true)
@@ -211,10 +208,16 @@ struct ExecSession {
     /// refused (laySys then lays SysOverlay's binds instead).
     private static func layRealPart(tree: String, scratch: String, _ model: VirtualFileSystem) -> Background<OverlayFSLayout.EmulatedBinds?> {
         Background {
-            let marks = scratch + "/marks"
-            try makeDirectory(marks)
+            let marks = try makeMarks(in: scratch)
             return try? OverlayFSLayout(emulated: tree, entries: .fromTree(model, mountedAt: tree), marks: marks).layReal()
         }
+    }
+
+    /// The overlayfs's layer of mount points, a directory of the scratch directory.
+    private static func makeMarks(in scratch: String) throws -> String {
+        let marks = scratch + "/marks"
+        try makeDirectory(marks)
+        return marks
     }
 
     /// A uevent socket in the command's own network namespace (lo up), or
